@@ -1,0 +1,100 @@
+package speech
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrNotAudio means a file has no audio stream or is not a media file
+// ffmpeg can read. Errors from Probe wrap it with the reason.
+var ErrNotAudio = errors.New("speech: not an audio file")
+
+// Info is what Probe learns about a media file.
+type Info struct {
+	HasAudio bool
+	HasVideo bool
+	// Duration is the container's duration in seconds, approximate (mp3
+	// may be off by ~0.1 s); 0 when unknown. Count decoded samples for
+	// the exact figure.
+	Duration float64
+}
+
+// Probe inspects path with ffprobe. A file that ffprobe cannot read or
+// that has no audio stream gives an error wrapping ErrNotAudio.
+func Probe(ctx context.Context, path string) (Info, error) {
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error",
+		"-show_entries", "format=duration:stream=codec_type", "-of", "json", "--", path)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &limitedBuffer{max: 4 << 10, buf: &stderr}
+	name := filepath.Base(path)
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return Info{}, fmt.Errorf("speech: probing %s: %w", name, ctx.Err())
+		}
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return Info{}, fmt.Errorf("speech: running ffprobe: %w", err)
+		}
+		return Info{}, fmt.Errorf("%w: %s cannot be read as audio or video (%s)", ErrNotAudio, name, ffmpegMessage(stderr.String(), path))
+	}
+	var out struct {
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+		} `json:"streams"`
+		Format struct {
+			Duration string `json:"duration"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return Info{}, fmt.Errorf("speech: reading ffprobe output for %s: %w", name, err)
+	}
+	var info Info
+	for _, s := range out.Streams {
+		switch s.CodecType {
+		case "audio":
+			info.HasAudio = true
+		case "video":
+			info.HasVideo = true
+		}
+	}
+	if d, err := strconv.ParseFloat(out.Format.Duration, 64); err == nil && d > 0 {
+		info.Duration = d
+	}
+	if !info.HasAudio {
+		return info, fmt.Errorf("%w: %s has no audio stream", ErrNotAudio, name)
+	}
+	return info, nil
+}
+
+// ffmpegMessage makes ffmpeg's stderr readable: one line, without the
+// full path of the input (which may be a server's temp dir).
+func ffmpegMessage(stderr, path string) string {
+	msg := strings.TrimSpace(stderr)
+	msg = strings.ReplaceAll(msg, path, filepath.Base(path))
+	msg = strings.Join(strings.Fields(msg), " ")
+	if msg == "" {
+		return "no details from ffmpeg"
+	}
+	return msg
+}
+
+// limitedBuffer keeps the first max bytes written to it and discards the
+// rest, so a chatty ffmpeg cannot grow memory.
+type limitedBuffer struct {
+	max int
+	buf *bytes.Buffer
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

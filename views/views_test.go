@@ -1,0 +1,437 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+)
+
+// render draws a component and parses the HTML for assertions.
+func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	ctx := templ.WithNonce(context.Background(), "n0nce")
+	if err := c.Render(ctx, &buf); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return doc, buf.String()
+}
+
+func byTestID(doc *goquery.Document, id string) *goquery.Selection {
+	return doc.Find(`[data-testid="` + id + `"]`)
+}
+
+var (
+	created  = time.Date(2026, 3, 4, 10, 15, 0, 0, time.UTC)
+	signedIn = Layout{Title: "Home", UserEmail: "ada@example.com"}
+)
+
+func completedJob() Job {
+	return Job{ID: "j1", Filename: "talk.mp3", Status: "completed", Progress: 1, Duration: 75.4,
+		CreatedAt: created, UpdatedAt: created.Add(42 * time.Second), CompletedVia: "webhook"}
+}
+
+func TestLayout(t *testing.T) {
+	t.Run("SignedIn", func(t *testing.T) {
+		doc, _ := render(t, HomePage{Layout: signedIn})
+		if got, want := byTestID(doc, "user-email").Text(), "ada@example.com"; got != want {
+			t.Errorf("user email = %q, want %q", got, want)
+		}
+		if got := doc.Find(`form[action="/logout"][method="post"] button`).Length(); got != 1 {
+			t.Errorf("sign out buttons = %d, want 1", got)
+		}
+		if got := byTestID(doc, "nav-delivery").AttrOr("href", ""); got != "/delivery" {
+			t.Errorf("delivery link = %q", got)
+		}
+		if got := byTestID(doc, "nav-login").Length(); got != 0 {
+			t.Errorf("sign-in link shown to a signed-in user")
+		}
+		if got, want := doc.Find("title").Text(), "Home · Scribe"; got != want {
+			t.Errorf("title = %q, want %q", got, want)
+		}
+	})
+	t.Run("SignedOut", func(t *testing.T) {
+		doc, _ := render(t, LoginPage(AuthPage{}))
+		if byTestID(doc, "nav-login").Length() != 1 || byTestID(doc, "nav-signup").Length() != 1 {
+			t.Errorf("sign in/up links missing")
+		}
+		if doc.Find(`form[action="/logout"]`).Length() != 0 {
+			t.Errorf("sign-out form shown to a signed-out visitor")
+		}
+	})
+	t.Run("ScriptHasNonce", func(t *testing.T) {
+		doc, _ := render(t, LoginPage(AuthPage{}))
+		s := doc.Find(`script[src="/static/app.js"]`)
+		if got, want := s.AttrOr("nonce", ""), "n0nce"; got != want {
+			t.Errorf("script nonce = %q, want %q", got, want)
+		}
+		if _, ok := s.Attr("defer"); !ok {
+			t.Errorf("script is not deferred")
+		}
+	})
+	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
+		pages := map[string]templ.Component{
+			"home":     HomePage{Layout: signedIn, Jobs: []Job{completedJob()}},
+			"job":      JobPage{Layout: signedIn, Job: completedJob(), Segments: []Segment{{0, 1, "hi"}}},
+			"delivery": DeliveryHealthPage(DeliveryHealth{Layout: signedIn, WebhooksStale: true}),
+		}
+		for name, c := range pages {
+			doc, _ := render(t, c)
+			if n := doc.Find("[style], style").Length(); n != 0 {
+				t.Errorf("%s: %d inline styles; the CSP blocks them", name, n)
+			}
+			if n := doc.Find("script:not([src])").Length(); n != 0 {
+				t.Errorf("%s: %d inline scripts", name, n)
+			}
+			doc.Find("*").Each(func(_ int, s *goquery.Selection) {
+				for _, a := range s.Nodes[0].Attr {
+					if strings.HasPrefix(a.Key, "on") {
+						t.Errorf("%s: inline handler %s on <%s>", name, a.Key, goquery.NodeName(s))
+					}
+				}
+			})
+		}
+	})
+	t.Run("Flash", func(t *testing.T) {
+		doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", Flash: "Job deleted."}})
+		if got, want := byTestID(doc, "flash").Text(), "Job deleted."; got != want {
+			t.Errorf("flash = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestBalanceBanner(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		low  bool
+		want int
+	}{{"Low", true, 1}, {"OK", false, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", BalanceLow: tc.low}})
+			if got := byTestID(doc, "balance-low").Length(); got != tc.want {
+				t.Errorf("balance-low banners = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuthPages(t *testing.T) {
+	t.Run("SignupForm", func(t *testing.T) {
+		doc, _ := render(t, SignupPage(AuthPage{}))
+		form := doc.Find(`form[method="post"][action="/signup"]`)
+		if form.Length() != 1 {
+			t.Fatalf("no sign-up form")
+		}
+		if form.Find(`input[name="email"][type="email"]`).Length() != 1 || form.Find(`input[name="password"][type="password"]`).Length() != 1 {
+			t.Errorf("email or password field missing")
+		}
+		if got := form.Find(`input[name="password"]`).AttrOr("autocomplete", ""); got != "new-password" {
+			t.Errorf("password autocomplete = %q, want new-password", got)
+		}
+		if byTestID(doc, "form-error").Length() != 0 {
+			t.Errorf("form-error shown without an error")
+		}
+	})
+	t.Run("LoginError", func(t *testing.T) {
+		doc, _ := render(t, LoginPage(AuthPage{Email: "ada@example.com", Error: "Wrong email or password."}))
+		if doc.Find(`form[method="post"][action="/login"]`).Length() != 1 {
+			t.Fatalf("no log-in form")
+		}
+		if got, want := strings.TrimSpace(byTestID(doc, "form-error").Text()), "Wrong email or password."; got != want {
+			t.Errorf("form-error = %q, want %q", got, want)
+		}
+		if got, want := byTestID(doc, "email").AttrOr("value", ""), "ada@example.com"; got != want {
+			t.Errorf("email echoed = %q, want %q", got, want)
+		}
+		if got := byTestID(doc, "email").AttrOr("aria-invalid", ""); got != "true" {
+			t.Errorf("email aria-invalid = %q", got)
+		}
+	})
+}
+
+func TestHomePage(t *testing.T) {
+	t.Run("TwoJobs", func(t *testing.T) {
+		jobs := []Job{
+			completedJob(),
+			{ID: "j2", Filename: "call.ogg", Status: "processing", Progress: 0.42, CreatedAt: created},
+		}
+		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20})
+		rows := byTestID(doc, "job-list").Find(`[data-testid="job-row"]`)
+		if got, want := rows.Length(), 2; got != want {
+			t.Fatalf("job rows = %d, want %d", got, want)
+		}
+		if got, want := rows.Eq(0).AttrOr("data-job-id", ""), "j1"; got != want {
+			t.Errorf("first row id = %q, want %q", got, want)
+		}
+		done, running := rows.Eq(0), rows.Eq(1)
+		if got, want := done.Find(`[data-testid="job-duration"]`).Text(), "1:15"; got != want {
+			t.Errorf("duration = %q, want %q", got, want)
+		}
+		if got, want := done.Find("time").AttrOr("datetime", ""), "2026-03-04T10:15:00Z"; got != want {
+			t.Errorf("created datetime = %q, want %q", got, want)
+		}
+		if got, want := done.Find(`[data-testid="job-status"]`).Text(), "Completed"; got != want {
+			t.Errorf("status = %q, want %q", got, want)
+		}
+		if got, want := done.Find(`[data-testid="job-link"]`).AttrOr("href", ""), "/jobs/j1"; got != want {
+			t.Errorf("job link = %q, want %q", got, want)
+		}
+		for _, f := range []string{"txt", "srt", "vtt", "json"} {
+			if got, want := done.Find(`[data-testid="download-`+f+`"]`).AttrOr("href", ""), "/jobs/j1/transcript."+f; got != want {
+				t.Errorf("download %s = %q, want %q", f, got, want)
+			}
+			if running.Find(`[data-testid="download-`+f+`"]`).Length() != 0 {
+				t.Errorf("running job offers a %s download", f)
+			}
+		}
+		if got, want := running.Find(`progress[data-testid="job-progress"]`).AttrOr("value", ""), "42"; got != want {
+			t.Errorf("progress value = %q, want %q", got, want)
+		}
+		del := done.Find(`form[action="/jobs/j1/delete"][method="post"]`)
+		if del.Length() != 1 || del.AttrOr("data-confirm", "") == "" {
+			t.Errorf("delete form with data-confirm missing")
+		}
+		if byTestID(doc, "job-list-empty").AttrOr("hidden", "absent") == "absent" {
+			t.Errorf("empty-list message visible with jobs")
+		}
+	})
+	t.Run("UploadFormWorksWithoutJS", func(t *testing.T) {
+		doc, _ := render(t, HomePage{Layout: signedIn, MaxUploadBytes: 100 << 20})
+		form := byTestID(doc, "upload-form")
+		if got := goquery.NodeName(form); got != "form" {
+			t.Fatalf("upload-form is <%s>", got)
+		}
+		for attr, want := range map[string]string{"method": "post", "action": "/jobs", "enctype": "multipart/form-data", "data-max-upload-bytes": "104857600"} {
+			if got := form.AttrOr(attr, ""); got != want {
+				t.Errorf("form %s = %q, want %q", attr, got, want)
+			}
+		}
+		in := form.Find(`[data-testid="file-input"]`)
+		if in.AttrOr("type", "") != "file" || in.AttrOr("name", "") != "file" || in.AttrOr("accept", "") != "audio/*,video/*" {
+			t.Errorf("file input = %v", in.Nodes[0].Attr)
+		}
+		if _, ok := in.Attr("multiple"); !ok {
+			t.Errorf("file input lacks multiple")
+		}
+		if got := form.Find(`button[type="submit"][data-testid="upload-submit"]`).Length(); got != 1 {
+			t.Errorf("submit buttons = %d", got)
+		}
+		if byTestID(doc, "drop-zone").Length() != 1 {
+			t.Errorf("no drop zone")
+		}
+		if !strings.Contains(byTestID(doc, "drop-zone").Text(), "100 MB") {
+			t.Errorf("size limit not shown: %q", byTestID(doc, "drop-zone").Text())
+		}
+		if byTestID(doc, "job-list").Length() != 1 || byTestID(doc, "job-row").Length() != 0 {
+			t.Errorf("empty job list wrong")
+		}
+		if _, hidden := byTestID(doc, "job-list-empty").Attr("hidden"); hidden {
+			t.Errorf("empty-list message hidden with no jobs")
+		}
+	})
+	t.Run("UploadErrors", func(t *testing.T) {
+		doc, _ := render(t, HomePage{Layout: signedIn, UploadErrors: []string{"a.txt is not audio.", "b.wav is too large."}})
+		if got, want := byTestID(doc, "upload-error").Length(), 2; got != want {
+			t.Errorf("upload errors = %d, want %d", got, want)
+		}
+	})
+	t.Run("FailedRow", func(t *testing.T) {
+		j := Job{ID: "j3", Filename: "x.mp3", Status: "failed", Error: "The recording has no sound.", CreatedAt: created}
+		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		if got, want := byTestID(doc, "job-error").Text(), j.Error; got != want {
+			t.Errorf("row error = %q, want %q", got, want)
+		}
+		if doc.Find(`form[action="/jobs/j3/retry"] [data-testid="retry"]`).Length() != 1 {
+			t.Errorf("no retry button")
+		}
+	})
+	t.Run("EscapesFilename", func(t *testing.T) {
+		j := Job{ID: "j4", Filename: `<script>alert(1)</script>.mp3`, Status: "queued", CreatedAt: created}
+		doc, html := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		if strings.Contains(html, "<script>alert(1)") {
+			t.Errorf("filename not escaped in:\n%s", html)
+		}
+		if got := byTestID(doc, "job-link").Text(); got != j.Filename {
+			t.Errorf("filename shown as %q, want %q", got, j.Filename)
+		}
+		if n := doc.Find("script").Length(); n != 1 {
+			t.Errorf("scripts = %d, want only app.js", n)
+		}
+	})
+}
+
+func TestJobPage(t *testing.T) {
+	segments := []Segment{{0, 2.5, "hello world"}, {2.5, 65, "this is a test"}}
+	t.Run("Completed", func(t *testing.T) {
+		doc, _ := render(t, JobPage{Layout: signedIn, Job: completedJob(), Segments: segments, Text: "hello world this is a test"})
+		player := byTestID(doc, "player")
+		if goquery.NodeName(player) != "audio" || player.AttrOr("src", "") != "/jobs/j1/audio" {
+			t.Errorf("player = <%s src=%q>", goquery.NodeName(player), player.AttrOr("src", ""))
+		}
+		if _, ok := player.Attr("controls"); !ok {
+			t.Errorf("player lacks controls")
+		}
+		for _, f := range []string{"txt", "srt", "vtt", "json"} {
+			links := byTestID(doc, "download-"+f)
+			if links.Length() != 1 {
+				t.Errorf("download-%s links = %d, want 1", f, links.Length())
+			}
+			if got, want := links.AttrOr("href", ""), "/jobs/j1/transcript."+f; got != want {
+				t.Errorf("download-%s href = %q, want %q", f, got, want)
+			}
+		}
+		segs := byTestID(doc, "segment")
+		if got, want := segs.Length(), 2; got != want {
+			t.Fatalf("segments = %d, want %d", got, want)
+		}
+		second := segs.Eq(1)
+		if got, want := second.AttrOr("data-start", ""), "2.500"; got != want {
+			t.Errorf("data-start = %q, want %q", got, want)
+		}
+		if got, want := second.AttrOr("data-end", ""), "65.000"; got != want {
+			t.Errorf("data-end = %q, want %q", got, want)
+		}
+		if got, want := second.Find(".segment-time").Text(), "0:02"; got != want {
+			t.Errorf("timestamp = %q, want %q", got, want)
+		}
+		if got, want := second.Find(".segment-text").Text(), "this is a test"; got != want {
+			t.Errorf("segment text = %q, want %q", got, want)
+		}
+		if byTestID(doc, "copy-transcript").Length() != 1 {
+			t.Errorf("no copy button")
+		}
+		if got, want := byTestID(doc, "transcript-text").Text(), "hello world this is a test"; got != want {
+			t.Errorf("plain text = %q, want %q", got, want)
+		}
+		status := byTestID(doc, "job-status")
+		if status.AttrOr("aria-live", "") != "polite" || status.Text() != "Completed" {
+			t.Errorf("status = %q aria-live=%q", status.Text(), status.AttrOr("aria-live", ""))
+		}
+		if got, want := byTestID(doc, "job-progress").AttrOr("value", ""), "100"; got != want {
+			t.Errorf("progress = %q, want %q", got, want)
+		}
+		if got, want := byTestID(doc, "elapsed").Text(), "Took 0:42"; got != want {
+			t.Errorf("elapsed = %q, want %q", got, want)
+		}
+		if byTestID(doc, "job-error").Length()+byTestID(doc, "retry").Length() != 0 {
+			t.Errorf("completed job shows error or retry")
+		}
+	})
+	t.Run("Failed", func(t *testing.T) {
+		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
+		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
+		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), j.Error; got != want {
+			t.Errorf("job-error = %q, want %q", got, want)
+		}
+		if doc.Find(`form[method="post"][action="/jobs/j9/retry"] [data-testid="retry"]`).Length() != 1 {
+			t.Errorf("no retry form")
+		}
+		if byTestID(doc, "player").Length()+byTestID(doc, "segment").Length() != 0 {
+			t.Errorf("failed job shows a player or transcript")
+		}
+	})
+	t.Run("Processing", func(t *testing.T) {
+		j := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
+		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
+		page := byTestID(doc, "job-page")
+		if page.AttrOr("data-job-id", "") != "j5" || page.AttrOr("data-status", "") != "processing" || page.AttrOr("data-created-at", "") == "" {
+			t.Errorf("job-page data attributes = %v", page.Nodes[0].Attr)
+		}
+		if got, want := byTestID(doc, "job-progress").AttrOr("value", ""), "50"; got != want {
+			t.Errorf("progress = %q, want %q", got, want)
+		}
+		if byTestID(doc, "eta").Length() != 1 || byTestID(doc, "elapsed").Length() != 1 {
+			t.Errorf("elapsed or eta placeholders missing")
+		}
+		if byTestID(doc, "player").Length() != 0 || byTestID(doc, "download-txt").Length() != 0 {
+			t.Errorf("running job offers player or downloads")
+		}
+	})
+	t.Run("EscapesText", func(t *testing.T) {
+		j := completedJob()
+		j.Filename = `"><img src=x onerror=alert(1)>`
+		_, html := render(t, JobPage{Layout: signedIn, Job: j, Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"})
+		if strings.Contains(html, "<img src=x") || strings.Contains(html, "<b>bold") {
+			t.Errorf("unescaped text in:\n%s", html)
+		}
+	})
+}
+
+func TestDeliveryHealthPage(t *testing.T) {
+	base := DeliveryHealth{Layout: signedIn, ViaWebhook: 8, ViaSSE: 1, ViaPoll: 1, PollsMade: 12, PollsAt3s: 400, MedianLatency: 0.25}
+	t.Run("Healthy", func(t *testing.T) {
+		doc, _ := render(t, DeliveryHealthPage(base))
+		if byTestID(doc, "webhooks-stale").Length() != 0 {
+			t.Errorf("stale warning shown while healthy")
+		}
+		if got, want := byTestID(doc, "via-webhook").Find("td").First().Text(), "8"; got != want {
+			t.Errorf("webhook count = %q, want %q", got, want)
+		}
+		if got, want := byTestID(doc, "via-webhook").Find("td").Last().Text(), "80%"; got != want {
+			t.Errorf("webhook share = %q, want %q", got, want)
+		}
+		if got, want := byTestID(doc, "median-latency").Find("td").Text(), "250 ms"; got != want {
+			t.Errorf("median latency = %q, want %q", got, want)
+		}
+		if got := strings.TrimSpace(byTestID(doc, "last-webhook").Find("td").Text()); got != "never" {
+			t.Errorf("last webhook = %q, want never", got)
+		}
+	})
+	t.Run("Stale", func(t *testing.T) {
+		p := base
+		p.WebhooksStale = true
+		p.LastWebhookAt = created
+		doc, _ := render(t, DeliveryHealthPage(p))
+		warn := byTestID(doc, "webhooks-stale")
+		if warn.Length() != 1 {
+			t.Fatalf("no stale warning")
+		}
+		if got, want := warn.Find("time").AttrOr("datetime", ""), "2026-03-04T10:15:00Z"; got != want {
+			t.Errorf("last webhook time = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestErrorPage(t *testing.T) {
+	doc, _ := render(t, ErrorPage{Layout: signedIn, Status: 404, Message: "No such job."})
+	if got, want := doc.Find("h1").Text(), "No such job."; !strings.Contains(got, want) {
+		t.Errorf("heading = %q, want %q", got, want)
+	}
+	if got, want := doc.Find(".error-status").Text(), "404 · Not Found"; got != want {
+		t.Errorf("status line = %q, want %q", got, want)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct {
+		sec  float64
+		want string
+	}{{0, "–"}, {0.4, "0:00"}, {59.9, "0:59"}, {75, "1:15"}, {3600, "1:00:00"}, {3725, "1:02:05"}} {
+		if got := formatDuration(tc.sec); got != tc.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tc.sec, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{100 << 20, "100 MB"}, {1 << 30, "1 GB"}, {1536 << 10, "1.5 MB"}, {2048, "2 KB"}} {
+		if got := formatBytes(tc.n); got != tc.want {
+			t.Errorf("formatBytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	if got, want := jobURL("a/b", "/audio"), "/jobs/a%2Fb/audio"; got != want {
+		t.Errorf("jobURL = %q, want %q", got, want)
+	}
+	if got, want := percent(Job{Status: "processing", Progress: 1.7}), 100; got != want {
+		t.Errorf("percent clamps to %d, want %d", got, want)
+	}
+}

@@ -1,0 +1,396 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"scribe/deepscript"
+)
+
+// newTranscription is what a submit stores.
+type newTranscription struct {
+	ID             string
+	Language       string
+	Metadata       string
+	WebhookURL     string
+	AudioPath      string
+	FileSHA256     string
+	Duration       float64 // probed, also the charge
+	IdempotencyKey string
+}
+
+// createOutcome is what CreateTranscription did.
+type createOutcome struct {
+	Transcription deepscript.Transcription
+	Existing      bool      // an earlier submit with the same Idempotency-Key
+	Event         *jobEvent // the first status event of a new job
+	Deliveries    bool      // a balance.low delivery was queued
+}
+
+// claimedJob is a job a worker has taken.
+type claimedJob struct {
+	ID        string
+	AudioPath string
+	Language  string
+	Duration  float64 // probed at submit
+	Progress  float64 // high-water mark, kept across re-runs
+}
+
+// transcriptionColumns are read by scanTranscription in this order.
+const transcriptionColumns = `id, status, progress, created_at, updated_at, duration,
+	language, metadata, error_code, error_message`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanTranscription(row rowScanner, extra ...any) (deepscript.Transcription, error) {
+	var (
+		t                  deepscript.Transcription
+		created, updated   int64
+		duration           sql.NullFloat64
+		errCode, errString sql.NullString
+	)
+	dest := append([]any{&t.ID, &t.Status, &t.Progress, &created, &updated, &duration,
+		&t.Language, &t.Metadata, &errCode, &errString}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return t, errNotFound
+		}
+		return t, err
+	}
+	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if duration.Valid {
+		d := duration.Float64
+		t.Duration = &d
+	}
+	if errCode.Valid {
+		t.Error = &deepscript.ErrorBody{Code: errCode.String, Message: errString.String}
+	}
+	return t, nil
+}
+
+// Transcription returns a job, with its result when withResult is set and
+// the job has completed.
+func (s *store) Transcription(ctx context.Context, id string, withResult bool) (deepscript.Transcription, error) {
+	var result sql.NullString
+	row := s.reader.QueryRowContext(ctx, `SELECT `+transcriptionColumns+`, result
+		FROM transcriptions WHERE id = ?`, id)
+	t, err := scanTranscription(row, &result)
+	if err != nil {
+		if errors.Is(err, errNotFound) {
+			return t, err
+		}
+		return t, fmt.Errorf("store: unable to load transcription %s: %w", id, err)
+	}
+	if withResult && result.Valid {
+		var r deepscript.Result
+		if err := json.Unmarshal([]byte(result.String), &r); err != nil {
+			return t, fmt.Errorf("store: unable to decode result of %s: %w", id, err)
+		}
+		t.Result = &r
+	}
+	return t, nil
+}
+
+// IdempotentTranscription looks up a live Idempotency-Key without writing:
+// the id it maps to and the hash of the file it was used with.
+func (s *store) IdempotentTranscription(ctx context.Context, key string) (id, sha string, err error) {
+	err = s.reader.QueryRowContext(ctx, `SELECT transcription_id, file_sha256 FROM idempotency_keys
+		WHERE key = ? AND created_at > ?`, key, millis(s.now().Add(-idempotencyTTL))).Scan(&id, &sha)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", errNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("store: unable to look up idempotency key: %w", err)
+	}
+	return id, sha, nil
+}
+
+// CreateTranscription stores a new queued job, or returns the job an
+// earlier submit with the same Idempotency-Key created. It charges the
+// balance and queues balance.low when the charge crosses the threshold.
+func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (createOutcome, error) {
+	var out createOutcome
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if in.IdempotencyKey != "" {
+			var id, sha string
+			var created int64
+			err := tx.QueryRowContext(ctx, `SELECT transcription_id, file_sha256, created_at
+				FROM idempotency_keys WHERE key = ?`, in.IdempotencyKey).Scan(&id, &sha, &created)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return fmt.Errorf("store: unable to look up idempotency key: %w", err)
+			case fromMillis(created).Before(now.Add(-idempotencyTTL)):
+				if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key = ?`, in.IdempotencyKey); err != nil {
+					return fmt.Errorf("store: unable to expire idempotency key: %w", err)
+				}
+			case sha != in.FileSHA256:
+				return errIdempotencyConflict
+			default:
+				t, err := scanTranscription(tx.QueryRowContext(ctx, `SELECT `+transcriptionColumns+`
+					FROM transcriptions WHERE id = ?`, id))
+				if err != nil {
+					return fmt.Errorf("store: unable to load transcription %s: %w", id, err)
+				}
+				out.Transcription, out.Existing = t, true
+				return nil
+			}
+		}
+		if in.WebhookURL != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE url = ?`,
+				in.WebhookURL).Scan(&n); err != nil {
+				return fmt.Errorf("store: unable to look up webhook url: %w", err)
+			}
+			if n == 0 {
+				return errWebhookNotFound
+			}
+		}
+		queued, err := s.charge(ctx, tx, in.Duration)
+		if err != nil {
+			return err
+		}
+		out.Deliveries = queued
+		if _, err := tx.ExecContext(ctx, `INSERT INTO transcriptions
+			(id, status, created_at, updated_at, duration, language, metadata, webhook_url,
+			 audio_path, file_sha256, charged_seconds)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.ID, deepscript.StatusQueued, millis(now), millis(now), in.Duration, in.Language,
+			in.Metadata, in.WebhookURL, in.AudioPath, in.FileSHA256, s.chargeFor(in.Duration)); err != nil {
+			return fmt.Errorf("store: unable to insert transcription: %w", err)
+		}
+		if in.IdempotencyKey != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys
+				(key, file_sha256, transcription_id, created_at) VALUES (?, ?, ?, ?)`,
+				in.IdempotencyKey, in.FileSHA256, in.ID, millis(now)); err != nil {
+				return fmt.Errorf("store: unable to insert idempotency key: %w", err)
+			}
+		}
+		ev, err := appendEvent(ctx, tx, in.ID, deepscript.EventStatus, now)
+		if err != nil {
+			return err
+		}
+		out.Event = &ev
+		out.Transcription, err = scanTranscription(tx.QueryRowContext(ctx, `SELECT `+transcriptionColumns+`
+			FROM transcriptions WHERE id = ?`, in.ID))
+		return err
+	})
+	return out, err
+}
+
+// ClaimNext takes the oldest runnable job for a worker: a queued one, or a
+// processing one no worker holds (interrupted by a restart). It returns
+// errNotFound when there is none. The status event is set when the job
+// moved from queued to processing.
+func (s *store) ClaimNext(ctx context.Context) (claimedJob, *jobEvent, error) {
+	var (
+		job claimedJob
+		ev  *jobEvent
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var status deepscript.Status
+		var duration sql.NullFloat64
+		err := tx.QueryRowContext(ctx, `SELECT id, status, audio_path, language, duration, progress
+			FROM transcriptions WHERE claimed = 0 AND status IN ('queued', 'processing')
+			ORDER BY created_at, rowid LIMIT 1`).
+			Scan(&job.ID, &status, &job.AudioPath, &job.Language, &duration, &job.Progress)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to find a runnable job: %w", err)
+		}
+		job.Duration = duration.Float64
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE transcriptions SET claimed = 1, status = ?,
+			updated_at = CASE WHEN status = ? THEN ? ELSE updated_at END WHERE id = ?`,
+			deepscript.StatusProcessing, deepscript.StatusQueued, millis(now), job.ID); err != nil {
+			return fmt.Errorf("store: unable to claim job %s: %w", job.ID, err)
+		}
+		if status == deepscript.StatusQueued {
+			e, err := appendEvent(ctx, tx, job.ID, deepscript.EventStatus, now)
+			if err != nil {
+				return err
+			}
+			ev = &e
+		}
+		return nil
+	})
+	return job, ev, err
+}
+
+// UpdateProgress raises a processing job's progress. It reports false when
+// nothing changed (not higher, job gone or no longer processing).
+func (s *store) UpdateProgress(ctx context.Context, id string, progress float64) (jobEvent, bool, error) {
+	var (
+		ev      jobEvent
+		changed bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `UPDATE transcriptions SET progress = ?, updated_at = ?
+			WHERE id = ? AND status = ? AND progress < ?`,
+			progress, millis(now), id, deepscript.StatusProcessing, progress)
+		if err != nil {
+			return fmt.Errorf("store: unable to update progress of %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ev, err = appendEvent(ctx, tx, id, deepscript.EventProgress, now)
+		changed = err == nil
+		return err
+	})
+	return ev, changed, err
+}
+
+// MarkCompleted stores a job's result and queues its webhook. It returns
+// errNotFound when the job was deleted meanwhile.
+func (s *store) MarkCompleted(ctx context.Context, id string, result deepscript.Result) (jobEvent, bool, error) {
+	body, err := json.Marshal(result)
+	if err != nil {
+		return jobEvent{}, false, fmt.Errorf("store: unable to encode result: %w", err)
+	}
+	return s.finish(ctx, id, deepscript.EventCompleted, func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error) {
+		_, err := tx.ExecContext(ctx, `UPDATE transcriptions SET status = ?, progress = 1, duration = ?,
+			result = ?, claimed = 0, updated_at = ? WHERE id = ?`,
+			deepscript.StatusCompleted, result.Duration, string(body), millis(now), id)
+		return deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: id, CreatedAt: now, Result: &result}, err
+	})
+}
+
+// MarkFailed records why a job failed, refunds its charge and queues its
+// webhook. It returns errNotFound when the job was deleted meanwhile.
+func (s *store) MarkFailed(ctx context.Context, id string, reason deepscript.ErrorBody) (jobEvent, bool, error) {
+	return s.finish(ctx, id, deepscript.EventFailed, func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error) {
+		if err := s.refund(ctx, tx, id); err != nil {
+			return deepscript.WebhookEvent{}, err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE transcriptions SET status = ?, error_code = ?,
+			error_message = ?, claimed = 0, updated_at = ? WHERE id = ?`,
+			deepscript.StatusFailed, reason.Code, reason.Message, millis(now), id)
+		return deepscript.WebhookEvent{Event: deepscript.EventFailed, ID: id, CreatedAt: now, Error: &reason}, err
+	})
+}
+
+// finish moves a processing job to a final state with update, appends the
+// final event and queues the webhook to the job's webhook_url when that
+// endpoint subscribes to the event.
+func (s *store) finish(ctx context.Context, id, event string,
+	update func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error)) (jobEvent, bool, error) {
+	var (
+		ev     jobEvent
+		queued bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var status deepscript.Status
+		var webhookURL string
+		err := tx.QueryRowContext(ctx, `SELECT status, webhook_url FROM transcriptions WHERE id = ?`, id).
+			Scan(&status, &webhookURL)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to load job %s: %w", id, err)
+		}
+		if status.Final() {
+			return fmt.Errorf("store: job %s is already %s", id, status)
+		}
+		now := s.now()
+		payload, err := update(tx, now)
+		if err != nil {
+			return fmt.Errorf("store: unable to mark job %s %s: %w", id, event, err)
+		}
+		if ev, err = appendEvent(ctx, tx, id, event, now); err != nil {
+			return err
+		}
+		if webhookURL == "" {
+			return nil
+		}
+		n, err := s.enqueue(ctx, tx, payload, id, `url = ?`, webhookURL)
+		queued = n > 0
+		return err
+	})
+	return ev, queued, err
+}
+
+// ReleaseJob hands a job a worker gave up on (shutdown) back to the queue.
+// Its status stays processing for clients, since status never moves back.
+func (s *store) ReleaseJob(ctx context.Context, id string) error {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET claimed = 0 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: unable to release job %s: %w", id, err)
+	}
+	return nil
+}
+
+// ReleaseAll makes every job claimed by a previous run of the process
+// runnable again; called at start.
+func (s *store) ReleaseAll(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET claimed = 0 WHERE claimed = 1`); err != nil {
+		return fmt.Errorf("store: unable to release interrupted jobs: %w", err)
+	}
+	return nil
+}
+
+// DeleteTranscription removes a job, its events, its idempotency key and
+// its undelivered webhooks, refunding an unfinished job. It returns the
+// audio path for the caller to remove.
+func (s *store) DeleteTranscription(ctx context.Context, id string) (string, error) {
+	var audioPath string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var status deepscript.Status
+		err := tx.QueryRowContext(ctx, `SELECT status, audio_path FROM transcriptions WHERE id = ?`, id).
+			Scan(&status, &audioPath)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to load job %s: %w", id, err)
+		}
+		if !status.Final() {
+			if err := s.refund(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE transcription_id = ? AND state = 'pending'`, id); err != nil {
+			return fmt.Errorf("store: unable to drop deliveries of %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM transcriptions WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store: unable to delete job %s: %w", id, err)
+		}
+		return nil
+	})
+	return audioPath, err
+}
+
+// AudioPaths lists the audio file of every job, to sweep orphans at start.
+func (s *store) AudioPaths(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT audio_path FROM transcriptions`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list audio paths: %w", err)
+	}
+	defer rows.Close()
+	paths := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("store: unable to list audio paths: %w", err)
+		}
+		paths[p] = true
+	}
+	return paths, rows.Err()
+}
+
+// PruneIdempotencyKeys forgets keys older than their 24 h life.
+func (s *store) PruneIdempotencyKeys(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= ?`,
+		millis(s.now().Add(-idempotencyTTL))); err != nil {
+		return fmt.Errorf("store: unable to prune idempotency keys: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"scribe/deepscript"
+	"scribe/speech"
+)
+
+// Progress events are throttled: one at most every progressStep of the
+// job and every progressInterval, so a long job stores ~100 events, not
+// thousands.
+const (
+	progressStep     = 0.01
+	progressInterval = 250 * time.Millisecond
+	// progressCeiling keeps progress below 1 until the job completes.
+	progressCeiling = 0.99
+	// idlePoll is how often an idle worker looks for work without a wake-up
+	// (a safety net; submits wake workers at once).
+	idlePoll = 2 * time.Second
+)
+
+// workerPool runs queued jobs through the recognizer, each worker one job
+// at a time.
+type workerPool struct {
+	store      *store
+	hub        *hub
+	recognizer speech.Recognizer
+	log        *slog.Logger
+	workers    int
+	outbox     *deliverer
+
+	wake chan struct{}
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // by transcription id
+}
+
+func newWorkerPool(st *store, h *hub, rec speech.Recognizer, out *deliverer, workers int, log *slog.Logger) *workerPool {
+	return &workerPool{
+		store: st, hub: h, recognizer: rec, outbox: out, workers: workers, log: log,
+		wake:    make(chan struct{}, 1),
+		running: map[string]context.CancelFunc{},
+	}
+}
+
+// Wake tells an idle worker that a job was queued. It never blocks.
+func (p *workerPool) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops the job if a worker is running it (it was deleted).
+func (p *workerPool) Cancel(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cancel := p.running[id]; cancel != nil {
+		cancel()
+	}
+}
+
+// Run starts the workers and returns when ctx is cancelled and every
+// worker has handed its job back.
+func (p *workerPool) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range p.workers {
+		wg.Go(func() { p.work(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// work is one worker: claim a job, run it, repeat; sleep when there is none.
+func (p *workerPool) work(ctx context.Context) {
+	ticker := time.NewTicker(idlePoll)
+	defer ticker.Stop()
+	for ctx.Err() == nil {
+		job, ev, err := p.store.ClaimNext(ctx)
+		if err == nil {
+			if ev != nil {
+				p.hub.Publish(*ev)
+			}
+			// Another job may be waiting for another idle worker.
+			p.Wake()
+			p.run(ctx, job)
+			continue
+		}
+		if !errors.Is(err, errNotFound) && ctx.Err() == nil {
+			p.log.Error("unable to claim a job", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// run transcribes one job and records the outcome. When ctx ends (the
+// engine is stopping) the job goes back to the queue and restarts from the
+// beginning next time.
+func (p *workerPool) run(ctx context.Context, job claimedJob) {
+	jobCtx, cancel := context.WithCancel(ctx)
+	p.mu.Lock()
+	p.running[job.ID] = cancel
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.running, job.ID)
+		p.mu.Unlock()
+		cancel()
+	}()
+
+	log := p.log.With("transcription_id", job.ID)
+	started := time.Now()
+	log.Info("transcription started", "duration", job.Duration)
+	transcript, err := p.transcribe(jobCtx, job)
+	// The outcome is recorded even though ctx may be done.
+	bg, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer stop()
+	var (
+		ev     jobEvent
+		queued bool
+	)
+	switch {
+	case err == nil:
+		result := resultOf(transcript, job)
+		ev, queued, err = p.store.MarkCompleted(bg, job.ID, result)
+		log.Info("transcription completed", "elapsed_ms", time.Since(started).Milliseconds(),
+			"audio_seconds", result.Duration, "words", countWords(result))
+	case ctx.Err() != nil:
+		if err := p.store.ReleaseJob(bg, job.ID); err != nil {
+			log.Error("unable to requeue interrupted job", "error", err)
+		}
+		log.Info("transcription interrupted, requeued")
+		return
+	case jobCtx.Err() != nil:
+		log.Info("transcription cancelled (deleted)")
+		return
+	default:
+		reason := failureReason(err)
+		log.Warn("transcription failed", "error", err, "code", reason.Code)
+		ev, queued, err = p.store.MarkFailed(bg, job.ID, reason)
+	}
+	if errors.Is(err, errNotFound) {
+		return // deleted meanwhile
+	}
+	if err != nil {
+		log.Error("unable to record outcome", "error", err)
+		// Hand it back so the next start retries rather than leaving it stuck.
+		if err := p.store.ReleaseJob(bg, job.ID); err != nil {
+			log.Error("unable to requeue job", "error", err)
+		}
+		return
+	}
+	p.hub.Publish(ev)
+	if queued {
+		p.outbox.Wake()
+	}
+}
+
+// transcribe decodes the job's audio with ffmpeg and runs the recognizer,
+// recording throttled progress.
+func (p *workerPool) transcribe(ctx context.Context, job claimedJob) (speech.Transcript, error) {
+	if _, err := os.Stat(job.AudioPath); err != nil {
+		return speech.Transcript{}, &jobFailure{deepscript.CodeInternal, "The uploaded audio file is missing from the engine's storage.", err}
+	}
+	pcm, err := speech.Decode(ctx, job.AudioPath)
+	if err != nil {
+		return speech.Transcript{}, err
+	}
+	defer pcm.Close()
+
+	high := job.Progress
+	var lastAt time.Time
+	progress := func(seconds float64) {
+		if job.Duration <= 0 || ctx.Err() != nil {
+			return
+		}
+		f := math.Floor(min(seconds/job.Duration, progressCeiling)*1000) / 1000
+		if f < high+progressStep || time.Since(lastAt) < progressInterval {
+			return
+		}
+		ev, changed, err := p.store.UpdateProgress(ctx, job.ID, f)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Error("unable to record progress", "transcription_id", job.ID, "error", err)
+			}
+			return
+		}
+		high, lastAt = f, time.Now()
+		if changed {
+			p.hub.Publish(ev)
+		}
+	}
+	transcript, err := p.recognizer.Recognize(ctx, pcm, progress)
+	if cerr := pcm.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return transcript, err
+}
+
+// jobFailure is a failure with the code and message a person reads.
+type jobFailure struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (f *jobFailure) Error() string { return f.Message + ": " + f.Err.Error() }
+func (f *jobFailure) Unwrap() error { return f.Err }
+
+// failureReason explains a failed job to a person.
+func failureReason(err error) deepscript.ErrorBody {
+	var (
+		jf  *jobFailure
+		dec *speech.DecodeError
+	)
+	switch {
+	case errors.As(err, &jf):
+		return deepscript.ErrorBody{Code: jf.Code, Message: jf.Message}
+	case errors.As(err, &dec):
+		return deepscript.ErrorBody{Code: deepscript.CodeUnsupportedMedia, Message: fmt.Sprintf(
+			"The audio could not be decoded; the file may be truncated or damaged (ffmpeg: %s).", dec.Stderr)}
+	case errors.Is(err, speech.ErrClosed):
+		return deepscript.ErrorBody{Code: deepscript.CodeUnavailable, Message: "The speech recognizer was shut down during this job."}
+	}
+	return deepscript.ErrorBody{Code: deepscript.CodeInternal, Message: "Speech recognition failed: " + err.Error()}
+}
+
+// resultOf converts the recognizer's transcript to the contract's Result.
+func resultOf(t speech.Transcript, job claimedJob) deepscript.Result {
+	r := deepscript.Result{
+		Text:     t.Text,
+		Language: job.Language,
+		Duration: t.Duration,
+		Segments: make([]deepscript.Segment, 0, len(t.Segments)),
+	}
+	if r.Duration <= 0 {
+		r.Duration = job.Duration
+	}
+	for _, s := range t.Segments {
+		seg := deepscript.Segment{Start: s.Start, End: s.End, Text: s.Text, Words: make([]deepscript.Word, 0, len(s.Words))}
+		for _, w := range s.Words {
+			seg.Words = append(seg.Words, deepscript.Word{Word: w.Word, Start: w.Start, End: w.End, Confidence: w.Confidence})
+		}
+		r.Segments = append(r.Segments, seg)
+	}
+	return r
+}
+
+func countWords(r deepscript.Result) int {
+	n := 0
+	for _, s := range r.Segments {
+		n += len(s.Words)
+	}
+	return n
+}

@@ -19,7 +19,7 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("speech: could not decode %s: %s", e.Name, e.Stderr)
+	return fmt.Sprintf("speech: could not decode %s (is it a complete audio file?): %s", e.Name, e.Stderr)
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }

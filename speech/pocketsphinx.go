@@ -180,6 +180,9 @@ func recognizeWith(ctx context.Context, dec *psDecoder, split *Splitter, progres
 			if err := collect(); err != nil {
 				return Transcript{}, err
 			}
+			if err := ctx.Err(); err != nil {
+				return Transcript{}, fmt.Errorf("speech: recognition cancelled: %w", err)
+			}
 		}
 		jobs <- u
 		inflight = true

@@ -77,6 +77,7 @@ func Probe(ctx context.Context, path string) (Info, error) {
 // full path of the input (which may be a server's temp dir).
 func ffmpegMessage(stderr, path string) string {
 	msg := strings.TrimSpace(stderr)
+	msg = strings.ReplaceAll(msg, path+": ", "")
 	msg = strings.ReplaceAll(msg, path, filepath.Base(path))
 	msg = strings.Join(strings.Fields(msg), " ")
 	if msg == "" {

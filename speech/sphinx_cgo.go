@@ -45,7 +45,25 @@ type rawWord struct {
 type psDecoder struct {
 	ps   *C.ps_decoder_t
 	argv []*C.char
+	buf  []int16 // lead-in plus the utterance, reused
 }
+
+// leadInFrames of near-silence go before every utterance: without any
+// silence before it, pocketsphinx drops the first word of audio that
+// starts straight on speech ("the quick brown fox" → "quick brown fox").
+const leadInFrames = 10
+
+// leadIn is ±1 LSB of fixed pseudo-random dither rather than zeros, so the
+// front end's log energy stays finite.
+var leadIn = func() []int16 {
+	out := make([]int16, leadInFrames*frameSamples)
+	x := uint32(1)
+	for i := range out {
+		x = x*1664525 + 1013904223
+		out[i] = int16(x>>30) - 1 // -1, 0, 1 or 2
+	}
+	return out
+}()
 
 // newPSDecoder creates a decoder from pocketsphinx options given as
 // alternating names and values ("-maxhmmpf", "3000").
@@ -92,9 +110,10 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		return nil, errors.New("speech: pocketsphinx could not start an utterance")
 	}
 	if len(samples) > 0 {
+		d.buf = append(append(d.buf[:0], leadIn...), samples...)
 		// full_utt=1: the whole utterance is in this call, so cepstral mean
 		// normalisation uses the utterance itself.
-		if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&samples[0])), C.size_t(len(samples)), 0, 1) < 0 {
+		if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&d.buf[0])), C.size_t(len(d.buf)), 0, 1) < 0 {
 			C.ps_end_utt(d.ps)
 			return nil, errors.New("speech: pocketsphinx failed to process audio")
 		}
@@ -118,8 +137,8 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		}
 		words = append(words, rawWord{
 			word:       C.GoString(C.ps_seg_word(seg)),
-			startFrame: int(sf),
-			endFrame:   int(ef),
+			startFrame: max(int(sf)-leadInFrames, 0),
+			endFrame:   max(int(ef)-leadInFrames, 0),
 			prob:       min(max(p, 0), 1),
 		})
 	}

@@ -67,8 +67,10 @@ func (u Utterance) End() float64 { return float64(u.Offset+int64(len(u.Samples))
 // so memory stays flat however long the input is.
 //
 // A frame is sound when its energy is ThresholdDB above the noise floor,
-// the minimum frame energy of the last few seconds (and above -70 dBFS,
-// so that dither in digital silence is not speech).
+// the minimum frame energy of the last 3 s (and above -70 dBFS, so that
+// dither in digital silence is not speech). A steady sound that never dips
+// (a hum, a held tone) therefore becomes the floor; speech always dips
+// between syllables.
 type Splitter struct {
 	r    *bufio.Reader
 	opts SplitOptions
@@ -308,10 +310,12 @@ func (f *floorTracker) min() float64 {
 	if math.IsInf(m, 1) {
 		return -100
 	}
-	// Until the window has seen a little audio, assume a quiet room, so
-	// that speech at the very start of the input is not taken as floor.
+	// Until the window has seen half a second, assume a floor no louder
+	// than -50 dBFS, so that speech at the very start of the input is not
+	// taken for the floor. (Louder noise at the start is then taken for
+	// sound for that half second, which costs little.)
 	if len(f.ring) < 50 {
-		m = min(m, -60)
+		m = min(m, -50)
 	}
 	return m
 }

@@ -18,7 +18,9 @@ type apiError struct {
 	Message string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("engine: %d %s: %s", e.Status, e.Code, e.Message) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("engine: %d %s: %s", e.Status, e.Code, e.Message)
+}
 
 func invalidRequest(format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, deepscript.CodeInvalidRequest, fmt.Sprintf(format, args...)}

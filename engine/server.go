@@ -106,8 +106,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.bg.Go(func() { workers.Run(bgCtx) })           //nolint:errcheck // returns nil
-	s.bg.Go(func() { outbox.Run(bgCtx) })            //nolint:errcheck // returns nil
+	s.bg.Go(func() { workers.Run(bgCtx) }) //nolint:errcheck // returns nil
+	s.bg.Go(func() { outbox.Run(bgCtx) })  //nolint:errcheck // returns nil
 	s.bg.Go(func() { runJanitor(bgCtx, s.store, logger) })
 	s.bg.Go(func() {
 		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

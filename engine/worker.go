@@ -206,7 +206,20 @@ func (p *workerPool) transcribe(ctx context.Context, job claimedJob) (speech.Tra
 	if cerr := pcm.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
+	if err == nil && truncated(job.Duration, transcript.Duration) {
+		return transcript, &jobFailure{deepscript.CodeUnsupportedMedia, fmt.Sprintf(
+			"The file seems truncated: its audio stops at %.1f s of the %.1f s its header announces. Upload the complete file again.",
+			transcript.Duration, job.Duration), errors.New("decoded audio shorter than probed")}
+	}
 	return transcript, err
+}
+
+// truncated reports whether the decoded audio falls well short of the
+// duration the container announced: ffmpeg decodes a cut-off file without
+// an error, and a silently partial transcript would mislead. The margin
+// absorbs ffprobe's estimates (mp3 may be off by ~0.1 s).
+func truncated(probed, decoded float64) bool {
+	return probed >= 1 && decoded < probed*0.9-0.5
 }
 
 // jobFailure is a failure with the code and message a person reads.

@@ -1,0 +1,103 @@
+// Package backstop polls the upstream for jobs whose webhook never came: a
+// lost webhook costs latency, never a result.
+package backstop
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"scribe/deepscript"
+	"scribe/metrics"
+	"scribe/relay"
+	"scribe/store"
+)
+
+// Poller checks stale jobs' status every Interval.
+type Poller struct {
+	store   *store.Store
+	client  *deepscript.Client
+	relay   *relay.Relay
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	// Interval is the time between sweeps.
+	Interval time.Duration
+	// StaleAfter is how long after submission a job counts as stale.
+	StaleAfter time.Duration
+}
+
+// New returns a Poller; nothing runs until Run.
+func New(s *store.Store, c *deepscript.Client, r *relay.Relay, m *metrics.Metrics, log *slog.Logger, interval, staleAfter time.Duration) *Poller {
+	return &Poller{store: s, client: c, relay: r, metrics: m, log: log, Interval: interval, StaleAfter: staleAfter}
+}
+
+// Run sweeps once at start and then every Interval until ctx ends.
+func (p *Poller) Run(ctx context.Context) error {
+	ticker := time.NewTicker(p.Interval)
+	defer ticker.Stop()
+	for {
+		p.sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+func (p *Poller) sweep(ctx context.Context) {
+	jobs, err := p.store.StaleJobs(ctx, time.Now().Add(-p.StaleAfter))
+	if err != nil {
+		p.log.Error("backstop: unable to list stale jobs", "error", err)
+		return
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return
+		}
+		if wait := p.poll(ctx, j); wait > 0 {
+			// Rate limited: honour Retry-After, but never past the next sweep.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(wait, p.Interval)):
+			}
+		}
+	}
+}
+
+// poll checks one job and returns how long the upstream asked us to wait.
+func (p *Poller) poll(ctx context.Context, j store.Job) time.Duration {
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t, err := p.client.Status(pctx, j.UpstreamID)
+	if ctx.Err() != nil {
+		return 0
+	}
+	if err := p.store.CountPoll(ctx, j.ID); err != nil {
+		p.log.Error("backstop: unable to count poll", "job_id", j.ID, "error", err)
+	}
+	var apiErr *deepscript.APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 429:
+		p.metrics.Polls.WithLabelValues("rate_limited").Inc()
+		return max(apiErr.RetryAfter, time.Second)
+	case deepscript.IsNotFound(err):
+		p.metrics.Polls.WithLabelValues("not_found").Inc()
+		t = &deepscript.Transcription{ID: j.UpstreamID, Status: deepscript.StatusFailed,
+			Error: &deepscript.ErrorBody{Code: deepscript.CodeNotFound, Message: "The transcription service no longer has this job; please upload the file again."}}
+	case err != nil:
+		p.metrics.Polls.WithLabelValues("error").Inc()
+		p.log.Warn("backstop: poll failed", "job_id", j.ID, "upstream_id", j.UpstreamID, "error", err)
+		return 0
+	default:
+		p.metrics.Polls.WithLabelValues("ok").Inc()
+	}
+	_, err = p.relay.Apply(ctx, store.Update{UpstreamID: j.UpstreamID, Status: t.Status, Progress: t.Progress,
+		Error: relay.FailureMessage(t.Error), Via: store.ViaPoll, UpstreamAt: t.UpdatedAt})
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("backstop: unable to apply polled status", "job_id", j.ID, "error", err)
+	}
+	return 0
+}

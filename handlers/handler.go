@@ -1,0 +1,57 @@
+// Package handlers is scribe's HTTP surface: pages, job actions, browser
+// event streams and the upstream's webhook receiver. Handlers load, check
+// ownership, validate, act and respond; state changes live in store and
+// relay.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gorilla/sessions"
+
+	"scribe/deepscript"
+	"scribe/metrics"
+	"scribe/relay"
+	"scribe/speech"
+	"scribe/store"
+)
+
+// Config holds the handlers' settings.
+type Config struct {
+	// UploadDir is where uploaded audio is kept, under generated names.
+	UploadDir string
+	// MaxUploadBytes caps one upload request.
+	MaxUploadBytes int64
+	// SecureCookies marks cookies Secure (when served over https).
+	SecureCookies bool
+	// SessionKeys are hash/block key pairs, newest first.
+	SessionKeys [][]byte
+}
+
+// Deps are the components the handlers use.
+type Deps struct {
+	Store    *store.Store
+	Relay    *relay.Relay
+	Client   *deepscript.Client
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Submit   func() // wakes the submitter after an upload
+	Probe    func(ctx context.Context, path string) (speech.Info, error)
+	Shutdown <-chan struct{} // closed when the server starts draining
+}
+
+// Handler holds the dependencies of every route.
+type Handler struct {
+	Deps
+	cfg      Config
+	sessions *sessions.CookieStore
+}
+
+// New returns a Handler.
+func New(cfg Config, d Deps) *Handler {
+	if d.Probe == nil {
+		d.Probe = speech.Probe
+	}
+	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg)}
+}

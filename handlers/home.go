@@ -1,0 +1,28 @@
+package handlers
+
+import (
+	"net/http"
+
+	"scribe/store"
+	"scribe/views"
+)
+
+// jobListLimit is how many recent jobs the list page and its stream show.
+const jobListLimit = 200
+
+func (h *Handler) home(w http.ResponseWriter, r *http.Request, u store.User) {
+	jobs, err := h.Store.JobsForUser(r.Context(), u.ID, jobListLimit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.renderHome(w, r, http.StatusOK, jobs, nil)
+}
+
+func (h *Handler) renderHome(w http.ResponseWriter, r *http.Request, status int, jobs []store.Job, uploadErrors []string) {
+	p := views.HomePage{Layout: h.layout(w, r, "Transcribe"), MaxUploadBytes: h.cfg.MaxUploadBytes, UploadErrors: uploadErrors}
+	for _, j := range jobs {
+		p.Jobs = append(p.Jobs, viewJob(j))
+	}
+	h.render(w, r, status, p)
+}

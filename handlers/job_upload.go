@@ -1,0 +1,213 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"scribe/speech"
+	"scribe/store"
+)
+
+// multipartOverhead allows for the form's boundaries and headers on top of
+// the file bytes themselves.
+const multipartOverhead = 1 << 20
+
+// uploadJobs streams each file part to disk under a generated name,
+// checks it is audio, and creates one job per file. The job row is
+// committed before the submitter sends anything upstream.
+func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUploadBytes+multipartOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		h.fail(w, r, newError(http.StatusBadRequest, "Send the audio as a multipart form with a file field."))
+		return
+	}
+	var created []store.Job
+	var problems []error
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			problems = append(problems, uploadReadError(err))
+			break
+		}
+		if part.FormName() != "file" || part.FileName() == "" {
+			part.Close()
+			continue
+		}
+		j, err := h.saveUpload(r.Context(), u, part)
+		part.Close()
+		if err != nil {
+			problems = append(problems, err)
+			if isTooLarge(err) {
+				break // the rest of the body is past the limit too
+			}
+			continue
+		}
+		created = append(created, j)
+		h.Relay.Publish(j)
+	}
+	if len(created) > 0 {
+		h.Submit()
+	}
+	h.respondUpload(w, r, u, created, problems)
+}
+
+func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.User, created []store.Job, problems []error) {
+	if len(created) == 0 && len(problems) == 0 {
+		problems = append(problems, newError(http.StatusBadRequest, "Choose an audio file to upload."))
+	}
+	if wantsJSON(r) {
+		if len(created) == 0 {
+			h.fail(w, r, problems[0])
+			return
+		}
+		body := struct {
+			Jobs   []jobJSON `json:"jobs"`
+			Errors []string  `json:"errors,omitempty"`
+		}{}
+		for _, j := range created {
+			body.Jobs = append(body.Jobs, toJSON(j))
+		}
+		for _, p := range problems {
+			body.Errors = append(body.Errors, p.Error())
+		}
+		writeJSON(w, http.StatusCreated, body)
+		return
+	}
+	if len(problems) > 0 {
+		var messages []string
+		status := http.StatusBadRequest
+		for _, p := range problems {
+			var ce *clientError
+			if !errors.As(p, &ce) {
+				h.fail(w, r, p)
+				return
+			}
+			messages = append(messages, ce.message)
+			status = ce.status
+		}
+		jobs, err := h.Store.JobsForUser(r.Context(), u.ID, jobListLimit)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderHome(w, r, status, jobs, messages)
+		return
+	}
+	if len(created) == 1 {
+		http.Redirect(w, r, "/jobs/"+created[0].ID, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// saveUpload writes one file part to disk and records its job.
+func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part) (store.Job, error) {
+	name := cleanFilename(part.FileName())
+	id, err := newJobID()
+	if err != nil {
+		return store.Job{}, err
+	}
+	path := filepath.Join(h.cfg.UploadDir, id+".audio")
+	keep := false
+	defer func() {
+		if !keep {
+			os.Remove(path)
+		}
+	}()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("handlers: unable to create upload file: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(part, h.cfg.MaxUploadBytes+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return store.Job{}, uploadReadError(err)
+	case n > h.cfg.MaxUploadBytes:
+		return store.Job{}, newError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("%s is larger than the %s this server accepts.", name, humanBytes(h.cfg.MaxUploadBytes)))
+	case n == 0:
+		return store.Job{}, newError(http.StatusBadRequest, name+" is empty.")
+	}
+	info, err := h.Probe(ctx, path)
+	if errors.Is(err, speech.ErrNotAudio) {
+		return store.Job{}, newError(http.StatusUnsupportedMediaType,
+			name+" does not look like audio (or video with a sound track) that we can read.")
+	}
+	if err != nil {
+		return store.Job{}, err
+	}
+	j, err := h.Store.CreateJob(ctx, store.Job{ID: id, UserID: u.ID, Filename: name, AudioPath: path, SizeBytes: n, Duration: info.Duration})
+	if err != nil {
+		return store.Job{}, err
+	}
+	keep = true
+	return j, nil
+}
+
+func uploadReadError(err error) error {
+	if isTooLarge(err) {
+		return newError(http.StatusRequestEntityTooLarge, "The upload is larger than this server accepts.")
+	}
+	return newError(http.StatusBadRequest, "The upload was cut off before it finished; please try again.")
+}
+
+func isTooLarge(err error) bool {
+	var tooBig *http.MaxBytesError
+	var ce *clientError
+	return errors.As(err, &tooBig) || (errors.As(err, &ce) && ce.status == http.StatusRequestEntityTooLarge)
+}
+
+// cleanFilename keeps a display name: no path, no control characters,
+// at most 200 bytes of valid UTF-8.
+func cleanFilename(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, ""))
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" || name == "." || name == "/" {
+		return "audio"
+	}
+	return name
+}
+
+func newJobID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "j_" + hex.EncodeToString(b), nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}

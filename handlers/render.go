@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"scribe/store"
+	"scribe/views"
+)
+
+// balanceBannerFor is how long a balance.low warning stays on screen.
+const balanceBannerFor = 24 * time.Hour
+
+// render writes a page; it renders to a buffer first so a failure becomes
+// an error page, not half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		h.Log.Error("handlers: unable to render page", "path", r.URL.Path, "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	buf.WriteTo(w)
+}
+
+// layout fills the frame every page shares.
+func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) views.Layout {
+	l := views.Layout{Title: title}
+	if u, ok := h.currentUser(r); ok {
+		l.UserEmail = u.Email
+		l.Flash = h.takeFlash(w, r)
+	}
+	if at, err := h.Store.Setting(r.Context(), store.SettingBalanceLowAt); err == nil && at != "" {
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && time.Since(t) < balanceBannerFor {
+			l.BalanceLow = true
+		}
+	}
+	return l
+}
+
+// viewJob converts a stored job for the pages.
+func viewJob(j store.Job) views.Job {
+	return views.Job{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
+		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CompletedVia: j.CompletedVia, Error: j.Error}
+}
+
+// jobJSON is a job as the JSON API and the browser event streams show it.
+type jobJSON struct {
+	ID           string    `json:"id"`
+	Filename     string    `json:"filename"`
+	Status       string    `json:"status"`
+	Progress     float64   `json:"progress"`
+	Duration     float64   `json:"duration"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	CompletedVia *string   `json:"completed_via"`
+	Error        *string   `json:"error"`
+}
+
+func toJSON(j store.Job) jobJSON {
+	out := jobJSON{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
+		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	if j.CompletedVia != "" {
+		out.CompletedVia = &j.CompletedVia
+	}
+	if j.Error != "" {
+		out.Error = &j.Error
+	}
+	return out
+}

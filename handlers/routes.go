@@ -1,0 +1,39 @@
+package handlers
+
+import (
+	"net/http"
+
+	"scribe/static"
+)
+
+// Routes returns the whole HTTP surface of the app.
+func (h *Handler) Routes() http.Handler {
+	browser := http.NewServeMux()
+	browser.HandleFunc("GET /signup", h.showSignup)
+	browser.HandleFunc("POST /signup", h.signup)
+	browser.HandleFunc("GET /login", h.showLogin)
+	browser.HandleFunc("POST /login", h.login)
+	browser.HandleFunc("POST /logout", h.logout)
+
+	browser.HandleFunc("GET /{$}", h.page(h.home))
+	browser.HandleFunc("POST /jobs", h.api(h.uploadJobs))
+	browser.HandleFunc("GET /jobs/{id}", h.page(h.showJob))
+	browser.HandleFunc("GET /jobs/{id}/events", h.api(h.jobEvents))
+	browser.HandleFunc("GET /events", h.api(h.userEvents))
+	browser.HandleFunc("GET /jobs/{id}/audio", h.api(h.jobAudio))
+	browser.HandleFunc("GET /jobs/{id}/{file}", h.api(h.downloadTranscript))
+	browser.HandleFunc("POST /jobs/{id}/delete", h.page(h.deleteJob))
+	browser.HandleFunc("POST /jobs/{id}/retry", h.page(h.retryJob))
+	browser.HandleFunc("GET /delivery", h.page(h.deliveryHealth))
+	browser.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	browser.HandleFunc("/", h.notFound)
+
+	mux := http.NewServeMux()
+	// The upstream posts webhooks without Origin headers or cookies; they
+	// are authenticated by their signature instead.
+	mux.HandleFunc("POST /webhooks/deepscript", h.receiveWebhook)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.Handle("GET /metrics", h.Metrics.Handler())
+	mux.Handle("/", http.NewCrossOriginProtection().Handler(browser))
+	return h.recoverPanics(securityHeaders(mux))
+}

@@ -1,0 +1,82 @@
+package relay
+
+import (
+	"sync"
+
+	"scribe/metrics"
+	"scribe/store"
+)
+
+// subscriberBuffer is how many changes a browser stream may fall behind
+// before it is dropped; EventSource then reconnects and resumes from its
+// Last-Event-ID, so a slow browser loses nothing and delays no one.
+const subscriberBuffer = 64
+
+// Subscription receives one user's job changes on C. C is closed when the
+// subscriber falls behind or the relay stops.
+type Subscription struct {
+	C      <-chan store.Job
+	c      chan store.Job
+	userID int64
+	hub    *hub
+	once   sync.Once
+	m      *metrics.Metrics
+}
+
+// Close ends the subscription; it is safe to call more than once.
+func (s *Subscription) Close() {
+	s.hub.remove(s)
+}
+
+type hub struct {
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+func (h *hub) subscribe(userID int64, m *metrics.Metrics) *Subscription {
+	c := make(chan store.Job, subscriberBuffer)
+	s := &Subscription{C: c, c: c, userID: userID, hub: h, m: m}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	m.BrowserStreams.Inc()
+	return s
+}
+
+// publish never blocks: a subscriber whose buffer is full is dropped.
+func (h *hub) publish(j store.Job) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.userID != j.UserID {
+			continue
+		}
+		select {
+		case s.c <- j:
+		default:
+			h.removeLocked(s)
+		}
+	}
+}
+
+func (h *hub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(s)
+}
+
+func (h *hub) removeLocked(s *Subscription) {
+	delete(h.subs, s)
+	s.once.Do(func() {
+		close(s.c)
+		s.m.BrowserStreams.Dec()
+	})
+}
+
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		h.removeLocked(s)
+	}
+}

@@ -1,0 +1,302 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"scribe/deepscript"
+)
+
+// Job is one uploaded file and what is known of its upstream transcription.
+type Job struct {
+	ID           string
+	UserID       int64
+	Filename     string
+	AudioPath    string
+	SizeBytes    int64
+	Duration     float64
+	Attempt      int    // bumped by a user's retry; part of the idempotency key
+	UpstreamID   string // empty until the upstream accepted the job
+	SubmitTries  int
+	NextSubmitAt time.Time
+	SubmittedAt  time.Time
+	Status       deepscript.Status
+	Progress     float64
+	Error        string
+	CompletedVia string // webhook | sse | poll: the channel that first brought the final state
+	UpstreamDone time.Time
+	FinishedAt   time.Time
+	Polls        int
+	Seq          int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// SubmitKey is the Idempotency-Key for the job's current attempt.
+func (j Job) SubmitKey() string {
+	if j.Attempt == 0 {
+		return j.ID
+	}
+	return fmt.Sprintf("%s-retry%d", j.ID, j.Attempt)
+}
+
+// Channels through which a final state can be learnt.
+const (
+	ViaWebhook = "webhook"
+	ViaSSE     = "sse"
+	ViaPoll    = "poll"
+)
+
+const jobColumns = `id, user_id, filename, audio_path, size_bytes, duration, attempt,
+	upstream_id, submit_tries, next_submit_at, submitted_at, status, progress, error,
+	completed_via, upstream_done_at, finished_at, polls, seq, created_at, updated_at`
+
+type rowScanner interface{ Scan(...any) error }
+
+func scanJob(r rowScanner) (Job, error) {
+	var j Job
+	var upstream sql.NullString
+	var next, submitted, done, finished sql.NullTime
+	err := r.Scan(&j.ID, &j.UserID, &j.Filename, &j.AudioPath, &j.SizeBytes, &j.Duration, &j.Attempt,
+		&upstream, &j.SubmitTries, &next, &submitted, &j.Status, &j.Progress, &j.Error,
+		&j.CompletedVia, &done, &finished, &j.Polls, &j.Seq, &j.CreatedAt, &j.UpdatedAt)
+	j.UpstreamID, j.NextSubmitAt, j.SubmittedAt = upstream.String, next.Time, submitted.Time
+	j.UpstreamDone, j.FinishedAt = done.Time, finished.Time
+	return j, err
+}
+
+func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]Job, error) {
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs "+q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to read job: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+func jobByID(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, where string, args ...any) (Job, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("store: unable to load job: %w", err)
+	}
+	return j, nil
+}
+
+// CreateJob records a new upload, queued for submission now.
+func (s *Store) CreateJob(ctx context.Context, j Job) (Job, error) {
+	now := s.Now()
+	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = deepscript.StatusQueued, now, now, now
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, duration,
+			status, next_submit_at, seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			j.ID, j.UserID, j.Filename, j.AudioPath, j.SizeBytes, j.Duration, j.Status, j.NextSubmitAt, j.Seq, now, now)
+		return err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("store: unable to create job: %w", err)
+	}
+	return j, nil
+}
+
+// Job loads a job that belongs to userID; ErrNotFound otherwise.
+func (s *Store) Job(ctx context.Context, userID int64, id string) (Job, error) {
+	return jobByID(ctx, s.reader, "id = ? AND user_id = ?", id, userID)
+}
+
+// JobByUpstreamID loads the job the upstream knows as upstreamID.
+func (s *Store) JobByUpstreamID(ctx context.Context, upstreamID string) (Job, error) {
+	return jobByID(ctx, s.reader, "upstream_id = ?", upstreamID)
+}
+
+// JobsForUser lists a user's most recent jobs, newest first.
+func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]Job, error) {
+	return s.queryJobs(ctx, "WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ?", userID, limit)
+}
+
+// JobsChangedSince lists a user's jobs whose last change is after seq, in
+// the order they changed.
+func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64) ([]Job, error) {
+	return s.queryJobs(ctx, "WHERE user_id = ? AND seq > ? ORDER BY seq", userID, seq)
+}
+
+// DueSubmissions lists jobs waiting to be sent upstream whose next attempt is due.
+func (s *Store) DueSubmissions(ctx context.Context, limit int) ([]Job, error) {
+	return s.queryJobs(ctx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
+		ORDER BY next_submit_at LIMIT ?`, s.Now(), limit)
+}
+
+// NextSubmitAt is when the earliest waiting submission is due; zero when none waits.
+func (s *Store) NextSubmitAt(ctx context.Context) (time.Time, error) {
+	var t sql.NullTime
+	err := s.reader.QueryRowContext(ctx, `SELECT MIN(next_submit_at) FROM jobs
+		WHERE upstream_id IS NULL AND status = 'queued'`).Scan(&t)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: unable to find next submission: %w", err)
+	}
+	return t.Time, nil
+}
+
+// ActiveJobs lists submitted jobs that are not final, oldest first.
+func (s *Store) ActiveJobs(ctx context.Context) ([]Job, error) {
+	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing') ORDER BY submitted_at`)
+}
+
+// StaleJobs lists submitted, unfinished jobs submitted before cutoff.
+func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) {
+	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing')
+		AND submitted_at <= ? ORDER BY submitted_at`, cutoff)
+}
+
+// MarkSubmitted records the upstream's id for a job and applies its state.
+func (s *Store) MarkSubmitted(ctx context.Context, jobID string, t deepscript.Transcription) (Job, error) {
+	var j Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		seq, err := bump(ctx, tx, "seq")
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET upstream_id = ?, submitted_at = ?, next_submit_at = NULL,
+			seq = ?, updated_at = ? WHERE id = ?`, t.ID, now, seq, now, jobID)
+		if err != nil {
+			return err
+		}
+		j, err = jobByID(ctx, tx, "id = ?", jobID)
+		return err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("store: unable to mark job %s submitted: %w", jobID, err)
+	}
+	return j, nil
+}
+
+// ScheduleSubmit records a failed submit attempt and when to try again.
+func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET submit_tries = submit_tries + 1, next_submit_at = ?
+		WHERE id = ? AND upstream_id IS NULL`, at, jobID)
+	if err != nil {
+		return fmt.Errorf("store: unable to reschedule job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// FailUnsubmitted marks a job the upstream refused as failed with a message
+// for its owner.
+func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job, error) {
+	var j Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		seq, err := bump(ctx, tx, "seq")
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', error = ?, next_submit_at = NULL,
+			finished_at = ?, seq = ?, updated_at = ? WHERE id = ? AND upstream_id IS NULL AND status = 'queued'`,
+			message, now, seq, now, jobID)
+		if err != nil {
+			return err
+		}
+		j, err = jobByID(ctx, tx, "id = ?", jobID)
+		return err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("store: unable to fail job %s: %w", jobID, err)
+	}
+	return j, nil
+}
+
+// CountPoll records one backstop poll of a job.
+func (s *Store) CountPoll(ctx context.Context, jobID string) error {
+	_, err := s.writer.ExecContext(ctx, "UPDATE jobs SET polls = polls + 1 WHERE id = ?", jobID)
+	if err != nil {
+		return fmt.Errorf("store: unable to count poll of %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// Result loads a completed job's transcript; ErrNotFound when it has none.
+func (s *Store) Result(ctx context.Context, jobID string) (*deepscript.Result, error) {
+	var raw sql.NullString
+	err := s.reader.QueryRowContext(ctx, "SELECT result_json FROM jobs WHERE id = ?", jobID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !raw.Valid) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to load result of %s: %w", jobID, err)
+	}
+	var r deepscript.Result
+	if err := json.Unmarshal([]byte(raw.String), &r); err != nil {
+		return nil, fmt.Errorf("store: unable to decode result of %s: %w", jobID, err)
+	}
+	return &r, nil
+}
+
+// DeleteJob removes a user's job and returns what it was.
+func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (Job, error) {
+	var j Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ?", id)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("store: unable to delete job %s: %w", id, err)
+	}
+	return j, err
+}
+
+// RetryJob sends a failed job back to the submission queue as a new attempt.
+func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (Job, error) {
+	var j Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
+			return err
+		}
+		if j.Status != deepscript.StatusFailed {
+			return ErrConflict
+		}
+		seq, err := bump(ctx, tx, "seq")
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET attempt = attempt + 1, upstream_id = NULL, submit_tries = 0,
+			next_submit_at = ?, submitted_at = NULL, status = 'queued', progress = 0, error = '', result_json = NULL,
+			completed_via = '', upstream_done_at = NULL, finished_at = NULL, polls = 0, seq = ?, updated_at = ?
+			WHERE id = ?`, now, seq, now, id)
+		if err != nil {
+			return err
+		}
+		j, err = jobByID(ctx, tx, "id = ?", id)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
+		err = fmt.Errorf("store: unable to retry job %s: %w", id, err)
+	}
+	return j, err
+}

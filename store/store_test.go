@@ -1,0 +1,190 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"scribe/deepscript"
+	"scribe/store"
+)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "scribe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// submittedJob creates a user and a job the upstream knows as upstreamID.
+func submittedJob(t *testing.T, s *store.Store, email, upstreamID string) store.Job {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, email, []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.CreateJob(ctx, store.Job{ID: "job-" + upstreamID, UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err = s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: upstreamID, Status: deepscript.StatusQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "scribe.db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, "a@example.com", []byte("h")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.UserByEmail(ctx, "A@EXAMPLE.com"); err != nil {
+		t.Fatalf("user lost or email case-sensitive: %v", err)
+	}
+	if _, err := s.CreateUser(ctx, "a@example.com", []byte("h")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate email: got %v, want ErrConflict", err)
+	}
+}
+
+func TestApplyUpdateForwardOnly(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	submittedJob(t, s, "a@example.com", "tr_1")
+	result := &deepscript.Result{Text: "hello"}
+	steps := []struct {
+		name        string
+		update      store.Update
+		wantChanged bool
+		wantStatus  deepscript.Status
+		wantProg    float64
+	}{
+		{"Progress", store.Update{Status: deepscript.StatusProcessing, Progress: 0.5, Via: store.ViaSSE}, true, deepscript.StatusProcessing, 0.5},
+		{"ProgressBackwards", store.Update{Status: deepscript.StatusProcessing, Progress: 0.2, Via: store.ViaSSE}, false, deepscript.StatusProcessing, 0.5},
+		{"StatusBackwards", store.Update{Status: deepscript.StatusQueued, Via: store.ViaPoll}, false, deepscript.StatusProcessing, 0.5},
+		{"Completed", store.Update{Status: deepscript.StatusCompleted, Result: result, Via: store.ViaWebhook}, true, deepscript.StatusCompleted, 1},
+		{"FailedAfterCompleted", store.Update{Status: deepscript.StatusFailed, Error: "x", Via: store.ViaPoll}, false, deepscript.StatusCompleted, 1},
+		{"CompletedAgain", store.Update{Status: deepscript.StatusCompleted, Result: result, Via: store.ViaSSE}, false, deepscript.StatusCompleted, 1},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.update.UpstreamID = "tr_1"
+			j, changed, err := s.ApplyUpdate(ctx, st.update)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed != st.wantChanged || j.Status != st.wantStatus || j.Progress != st.wantProg {
+				t.Fatalf("got changed=%v %s %.2f, want changed=%v %s %.2f", changed, j.Status, j.Progress, st.wantChanged, st.wantStatus, st.wantProg)
+			}
+			if got, want := j.CompletedVia, map[bool]string{true: store.ViaWebhook, false: ""}[j.Status.Final()]; got != want {
+				t.Fatalf("completed_via = %q, want %q", got, want)
+			}
+		})
+	}
+	got, err := s.Result(ctx, "job-tr_1")
+	if err != nil || got.Text != "hello" {
+		t.Fatalf("result = %+v, %v", got, err)
+	}
+	if _, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_missing", Status: deepscript.StatusProcessing}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown upstream id: %v", err)
+	}
+	if _, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusCompleted}); !errors.Is(err, store.ErrMissingResult) {
+		t.Fatalf("completed without result: %v", err)
+	}
+}
+
+func TestWebhookDuplicatesRace(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	submittedJob(t, s, "a@example.com", "tr_1")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var applied, dups int
+	for range 8 {
+		wg.Go(func() {
+			_, changed, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed,
+				Error: "boom", Via: store.ViaWebhook, WebhookID: "msg_1"})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, store.ErrDuplicate):
+				dups++
+			case err != nil:
+				t.Error(err)
+			case changed:
+				applied++
+			}
+		})
+	}
+	wg.Wait()
+	if applied != 1 || dups != 7 {
+		t.Fatalf("applied %d, duplicates %d; want 1 and 7", applied, dups)
+	}
+	if seen, err := s.WebhookSeen(ctx, "msg_1"); err != nil || !seen {
+		t.Fatalf("WebhookSeen = %v, %v", seen, err)
+	}
+}
+
+func TestOwnership(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	j := submittedJob(t, s, "a@example.com", "tr_1")
+	other, err := s.CreateUser(ctx, "b@example.com", []byte("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Job(ctx, other.ID, j.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("other user's Job: %v", err)
+	}
+	if _, err := s.DeleteJob(ctx, other.ID, j.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("other user's DeleteJob: %v", err)
+	}
+	if _, err := s.Job(ctx, j.UserID, j.ID); err != nil {
+		t.Fatalf("owner lost the job: %v", err)
+	}
+}
+
+func TestChangedSinceAndRetry(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	j := submittedJob(t, s, "a@example.com", "tr_1")
+	mark := j.Seq
+	if jobs, _ := s.JobsChangedSince(ctx, j.UserID, mark); len(jobs) != 0 {
+		t.Fatalf("nothing changed yet, got %d jobs", len(jobs))
+	}
+	failed, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Error: "bad audio", Via: store.ViaPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.JobsChangedSince(ctx, j.UserID, mark)
+	if err != nil || len(jobs) != 1 || jobs[0].Seq != failed.Seq {
+		t.Fatalf("changed since %d: %+v, %v", mark, jobs, err)
+	}
+	r, err := s.RetryJob(ctx, j.UserID, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != deepscript.StatusQueued || r.UpstreamID != "" || r.SubmitKey() == j.SubmitKey() {
+		t.Fatalf("retried job: %+v", r)
+	}
+	if _, err := s.RetryJob(ctx, j.UserID, j.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("retrying a queued job: %v", err)
+	}
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// User is an account.
+type User struct {
+	ID           int64
+	Email        string
+	PasswordHash []byte
+	CreatedAt    time.Time
+}
+
+// CreateUser adds an account; ErrConflict when the email is taken.
+func (s *Store) CreateUser(ctx context.Context, email string, passwordHash []byte) (User, error) {
+	u := User{Email: email, PasswordHash: passwordHash, CreatedAt: s.Now()}
+	res, err := s.writer.ExecContext(ctx, "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
+		u.Email, u.PasswordHash, u.CreatedAt)
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+		return User{}, ErrConflict
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: unable to create user: %w", err)
+	}
+	u.ID, err = res.LastInsertId()
+	return u, err
+}
+
+// UserByEmail finds an account by email, ignoring case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.user(ctx, "email = ?", email)
+}
+
+// UserByID finds an account by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	return s.user(ctx, "id = ?", id)
+}
+
+func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
+	var u User
+	err := s.reader.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at FROM users WHERE "+where, arg).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: unable to load user: %w", err)
+	}
+	return u, nil
+}

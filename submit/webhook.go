@@ -1,0 +1,65 @@
+package submit
+
+import (
+	"context"
+	"fmt"
+
+	"scribe/deepscript"
+	"scribe/store"
+)
+
+// WebhookEvents are the events scribe asks the upstream to deliver.
+var WebhookEvents = []string{deepscript.EventCompleted, deepscript.EventFailed, deepscript.EventBalanceLow}
+
+// EnsureWebhook makes sure the upstream has an endpoint for url whose
+// secret the store holds. On 409 (registered, but the secret is lost, say
+// after a new data dir) it deletes the old endpoint and registers again.
+func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, url string) error {
+	gotURL, err := s.Setting(ctx, store.SettingWebhookURL)
+	if err != nil {
+		return err
+	}
+	secret, err := s.Setting(ctx, store.SettingWebhookSecret)
+	if err != nil {
+		return err
+	}
+	if gotURL == url && secret != "" {
+		// Check the upstream still has it: its data may have been reset.
+		eps, err := c.ListWebhooks(ctx)
+		if err != nil {
+			return fmt.Errorf("submit: unable to list webhook endpoints: %w", err)
+		}
+		for _, ep := range eps {
+			if ep.URL == url {
+				return nil
+			}
+		}
+	}
+	ep, err := c.CreateWebhook(ctx, url, WebhookEvents)
+	if deepscript.IsConflict(err) {
+		if err = deleteEndpoint(ctx, c, url); err == nil {
+			ep, err = c.CreateWebhook(ctx, url, WebhookEvents)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("submit: unable to register webhook endpoint %s: %w", url, err)
+	}
+	return s.SetSettings(ctx, map[string]string{
+		store.SettingWebhookID: ep.ID, store.SettingWebhookURL: ep.URL, store.SettingWebhookSecret: ep.Secret,
+	})
+}
+
+func deleteEndpoint(ctx context.Context, c *deepscript.Client, url string) error {
+	eps, err := c.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ep := range eps {
+		if ep.URL == url {
+			if err := c.DeleteWebhook(ctx, ep.ID); err != nil && !deepscript.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}

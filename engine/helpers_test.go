@@ -401,11 +401,11 @@ type receiver struct {
 }
 
 type delivered struct {
-	ID, Timestamp string
-	Body          []byte
-	Event         deepscript.WebhookEvent
-	VerifyErr     error
-	Status        int
+	ID, Timestamp, Signature string
+	Body                     []byte
+	Event                    deepscript.WebhookEvent
+	VerifyErr                error
+	Status                   int
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -425,7 +425,8 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	hang := rc.hang
-	d := delivered{ID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"), Body: body, Status: http.StatusOK}
+	d := delivered{ID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"),
+		Signature: r.Header.Get("webhook-signature"), Body: body, Status: http.StatusOK}
 	wh, err := standardwebhooks.NewWebhook(rc.secret)
 	if err == nil {
 		err = wh.Verify(body, r.Header)

@@ -127,8 +127,14 @@ func openRecognizer(cfg Config) (speech.Recognizer, error) {
 			return nil, fmt.Errorf("engine: unable to start pocketsphinx: %w", err)
 		}
 		return r, nil
+	case RecognizerHTTP:
+		r, err := speech.NewHTTP(speech.HTTPOptions{URL: cfg.RecognizerURL, APIKey: cfg.RecognizerKey, Model: cfg.RecognizerModel})
+		if err != nil {
+			return nil, fmt.Errorf("engine: unable to set up the http recognizer: %w", err)
+		}
+		return r, nil
 	}
-	return nil, fmt.Errorf("engine: recognizer %q is not available", cfg.RecognizerKind)
+	return nil, fmt.Errorf("engine: unknown recognizer %q", cfg.RecognizerKind)
 }
 
 // sweepAudio removes audio files no job refers to: uploads cut short by a

@@ -229,15 +229,16 @@ func (s *store) NextDeliveryAt(ctx context.Context) (time.Time, bool, error) {
 
 // deliveryState is an outbox row as tests and operators see it.
 type deliveryState struct {
-	MsgID    string
-	Event    string
-	State    string
-	Attempts int
+	MsgID           string
+	Event           string
+	TranscriptionID string
+	State           string
+	Attempts        int
 }
 
 // Deliveries lists the outbox, oldest first.
 func (s *store) Deliveries(ctx context.Context) ([]deliveryState, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT msg_id, event, state, attempts FROM deliveries
+	rows, err := s.reader.QueryContext(ctx, `SELECT msg_id, event, coalesce(transcription_id, ''), state, attempts FROM deliveries
 		ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list deliveries: %w", err)
@@ -246,7 +247,7 @@ func (s *store) Deliveries(ctx context.Context) ([]deliveryState, error) {
 	var list []deliveryState
 	for rows.Next() {
 		var d deliveryState
-		if err := rows.Scan(&d.MsgID, &d.Event, &d.State, &d.Attempts); err != nil {
+		if err := rows.Scan(&d.MsgID, &d.Event, &d.TranscriptionID, &d.State, &d.Attempts); err != nil {
 			return nil, fmt.Errorf("store: unable to list deliveries: %w", err)
 		}
 		list = append(list, d)

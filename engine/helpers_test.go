@@ -142,13 +142,14 @@ func closeSharedPocketsphinx() {
 type scripted struct {
 	perSecond time.Duration
 	gate      chan struct{} // nil: do not wait
+	blockFrom int32         // calls from this one on (1-based) wait for ctx to end
 	err       error
 	text      string
 	calls     atomic.Int32
 }
 
 func (s *scripted) Recognize(ctx context.Context, pcm io.Reader, progress func(float64)) (speech.Transcript, error) {
-	s.calls.Add(1)
+	call := s.calls.Add(1)
 	buf := make([]byte, 2*speech.SampleRate)
 	samples := 0
 	for {
@@ -170,6 +171,10 @@ func (s *scripted) Recognize(ctx context.Context, pcm io.Reader, progress func(f
 			case <-time.After(s.perSecond):
 			}
 		}
+	}
+	if s.blockFrom > 0 && call >= s.blockFrom {
+		<-ctx.Done()
+		return speech.Transcript{}, ctx.Err()
 	}
 	if s.gate != nil {
 		select {

@@ -1,0 +1,50 @@
+package relay
+
+import (
+	"testing"
+	"time"
+
+	"scribe/metrics"
+	"scribe/store"
+)
+
+// TestSlowSubscriberDropped shows a browser that stops reading neither
+// blocks publishing nor delays other browsers: it is dropped (and will
+// resume from Last-Event-ID), while the others get every change.
+func TestSlowSubscriberDropped(t *testing.T) {
+	h := hub{subs: map[*Subscription]struct{}{}}
+	m := metrics.New()
+	stalled := h.subscribe(1, m)
+	live := h.subscribe(1, m)
+	other := h.subscribe(2, m)
+	defer live.Close()
+	defer other.Close()
+
+	// The live browser reads each change as it comes; the stalled one never
+	// reads. Publishing must never wait for the stalled one.
+	const n = 10 * subscriberBuffer
+	for i := range n {
+		h.publish(store.Job{ID: "j", UserID: 1, Seq: int64(i + 1)})
+		select {
+		case j, ok := <-live.C:
+			if !ok || j.Seq != int64(i+1) {
+				t.Fatalf("live subscriber got %+v (open=%v), want seq %d", j, ok, i+1)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("live subscriber waited over 2 s for change %d", i+1)
+		}
+	}
+	drained := 0
+	for range stalled.C {
+		drained++
+	}
+	if drained != subscriberBuffer {
+		t.Fatalf("stalled subscriber: %d buffered before being dropped, want %d", drained, subscriberBuffer)
+	}
+	select {
+	case j, ok := <-other.C:
+		t.Fatalf("another user's subscriber received %+v (open=%v)", j, ok)
+	default:
+	}
+	stalled.Close() // closing a dropped subscription again is safe
+}

@@ -29,6 +29,7 @@ type Relay struct {
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's context; nil until Run starts
+	pending  []store.Job     // asked to be watched before Run started
 	watchers map[string]context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -44,12 +45,14 @@ func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Log
 func (r *Relay) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.ctx = ctx
+	pending := r.pending
+	r.pending = nil
 	r.mu.Unlock()
 	jobs, err := r.store.ActiveJobs(ctx)
 	if err != nil {
 		r.log.Error("relay: unable to list active jobs", "error", err)
 	}
-	for _, j := range jobs {
+	for _, j := range append(jobs, pending...) {
 		r.Watch(j)
 	}
 	<-ctx.Done()
@@ -72,7 +75,11 @@ func (r *Relay) Watch(j store.Job) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil || r.ctx.Err() != nil || r.watchers[j.UpstreamID] != nil {
+	if r.ctx == nil {
+		r.pending = append(r.pending, j)
+		return
+	}
+	if r.ctx.Err() != nil || r.watchers[j.UpstreamID] != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(r.ctx)

@@ -39,7 +39,7 @@ var clips struct {
 	ten       string // ~10 s of flite speech, wav
 	tenText   string
 	corrupt   string // a wav header over garbage: probes fine, ffmpeg fails
-	truncated string // the first half of ten: the header announces more
+	truncated string // the first half of ten as flac: the header announces more
 	notAudio  string
 }
 
@@ -60,7 +60,8 @@ func runTests(m *testing.M) (int, error) {
 	defer os.RemoveAll(dir)
 	clips.dir = dir
 	clips.tenText = "the quick brown fox jumps over the lazy dog while the farmer walks to the market " +
-		"to sell fresh apples and warm bread to the people of the small town"
+		"to sell fresh apples and warm bread to the people of the small town " +
+		"before the sun goes down behind the hills"
 	if err := makeClips(dir); err != nil {
 		return 0, err
 	}
@@ -81,13 +82,15 @@ func makeClips(dir string) error {
 	clips.other = filepath.Join(dir, "other.wav")
 	clips.ten = filepath.Join(dir, "ten.wav")
 	clips.corrupt = filepath.Join(dir, "corrupt.wav")
-	clips.truncated = filepath.Join(dir, "truncated.wav")
+	clips.truncated = filepath.Join(dir, "truncated.flac")
+	tenFLAC := filepath.Join(dir, "ten.flac")
 	clips.notAudio = filepath.Join(dir, "notes.txt")
 	steps := [][]string{
 		{"flite", "-voice", "slt", "-t", "hello world this is a short test", "-o", clips.short},
 		{"flite", "-voice", "slt", "-t", "a different sentence for another file", "-o", clips.other},
 		{"flite", "-voice", "slt", "-t", clips.tenText, "-o", clips.ten},
 		{"ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clips.short, clips.shortMP3},
+		{"ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clips.ten, tenFLAC},
 	}
 	for _, s := range steps {
 		if err := run(s[0], s[1:]...); err != nil {
@@ -98,7 +101,13 @@ func makeClips(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(clips.truncated, wav[:len(wav)/2], 0o600); err != nil {
+	// A cut-off WAV just probes shorter; a FLAC keeps announcing the whole
+	// length in its header.
+	flac, err := os.ReadFile(tenFLAC)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(clips.truncated, flac[:len(flac)/2], 0o600); err != nil {
 		return err
 	}
 	// Same header, format tag 0x55 (mp3 in wav), then random bytes: ffprobe

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -243,11 +245,29 @@ func failureReason(err error) deepscript.ErrorBody {
 		return deepscript.ErrorBody{Code: jf.Code, Message: jf.Message}
 	case errors.As(err, &dec):
 		return deepscript.ErrorBody{Code: deepscript.CodeUnsupportedMedia, Message: fmt.Sprintf(
-			"The audio could not be decoded; the file may be truncated or damaged (ffmpeg: %s).", dec.Stderr)}
+			"The audio could not be decoded; the file may be truncated or damaged (ffmpeg: %s).", ffmpegSummary(dec.Stderr))}
 	case errors.Is(err, speech.ErrClosed):
 		return deepscript.ErrorBody{Code: deepscript.CodeUnavailable, Message: "The speech recognizer was shut down during this job."}
 	}
 	return deepscript.ErrorBody{Code: deepscript.CodeInternal, Message: "Speech recognition failed: " + err.Error()}
+}
+
+// ffmpegNoise is what makes ffmpeg's messages unreadable to a person:
+// decoder addresses and repeat counters.
+var ffmpegNoise = regexp.MustCompile(`\[[^\]]* @ 0x[0-9a-f]+\] |\s*Last message repeated \d+ times`)
+
+// ffmpegSummary shortens ffmpeg's stderr to its first message.
+func ffmpegSummary(stderr string) string {
+	msg := strings.TrimSpace(ffmpegNoise.ReplaceAllString(stderr, ""))
+	const max = 160
+	if len(msg) > max {
+		cut := strings.LastIndexByte(msg[:max], ' ')
+		if cut < max/2 {
+			cut = max
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
 
 // resultOf converts the recognizer's transcript to the contract's Result.

@@ -16,6 +16,35 @@ import (
 	"gopkg.in/cenkalti/backoff.v1"
 )
 
+// How r3labs/sse/v2 v2.10.0 behaves, as read in its code (client.go,
+// event.go) and the backoff.v1 it uses, and what StreamEvents does about it:
+//   - A clean close (EOF), and a read cut by a cancelled context (ReadEvent
+//     turns context.Canceled into EOF), make Subscribe* return nil without
+//     reconnecting: the loop in StreamEvents resubscribes.
+//   - RetryNotify waits on the backoff's own context, not the one given to
+//     Subscribe, and the default backoff stops 15 min after Subscribe
+//     began (a good connection does not reset it): each subscription gets
+//     backoff.WithContext(b, ctx) with MaxElapsedTime 0.
+//   - The http.Client has no timeouts and nothing watches for silence:
+//     idleTransport cuts a connection silent for IdleTimeout.
+//   - Comments (": ping") never reach the handler, but they are bytes read,
+//     so they keep the watchdog quiet.
+//   - The line reader is a bufio.Scanner capped at 64 KiB by default, and
+//     the cap is for the whole event block (id, event and "data: " lines),
+//     so ClientMaxBufferSize(1<<20), as our library notes suggest, is NOT
+//     enough for a 1 MiB payload: we default to 4 MiB. An oversize event
+//     fails with bufio.ErrTooLong; the library would reconnect and receive
+//     it again forever (its id is never recorded), so notify ends the
+//     stream with that error.
+//   - With a ResponseValidator set, the library checks no status and does
+//     not close the body: validate does both.
+//   - "retry:" is parsed but never used, and a block holding only "retry:"
+//     is delivered with the previous event's id copied in; an event without
+//     "id:" also gets the previous id. onEvent skips data-less blocks and
+//     uses "retry:" as the least wait after a clean close.
+//   - One Client holds the last event id, the backoff and (unlocked)
+//     connection flags, so it serves exactly one stream here.
+
 // ErrNoEventStream is returned by StreamEvents when the server answers the
 // subscription with a 2xx other than 200 (such as 204 for a job it no
 // longer streams): fetch the job's state with Status instead.

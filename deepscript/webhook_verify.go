@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -29,9 +30,12 @@ var (
 //
 // It does not remember webhook-ids: the receiver dedupes them durably.
 func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time) error {
+	if strings.TrimPrefix(secret, "whsec_") == "" {
+		return errors.New("deepscript: empty webhook secret")
+	}
 	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil || secret == "" {
-		return fmt.Errorf("deepscript: unusable webhook secret: %w", errors.Join(err, errors.New("empty or not base64")))
+	if err != nil {
+		return fmt.Errorf("deepscript: unusable webhook secret: %w", err)
 	}
 	// The timestamp is checked here rather than by the library's Verify
 	// because Verify reads time.Now itself; this check mirrors its rule

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +36,12 @@ func (g *gateReader) Read(p []byte) (int, error) {
 
 func newTestClient(t *testing.T, h http.HandlerFunc) *Client {
 	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() { waitGoroutines(t, base) })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	c := New(srv.URL+"/", "sk_test", nil)
+	t.Cleanup(c.http.CloseIdleConnections)
 	c.Logger = nil
 	return c
 }

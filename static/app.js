@@ -306,7 +306,7 @@
         state.textContent = pct < 100 ? 'Uploading ' + pct + '%' : 'Processing upload…';
       },
       succeed(job) {
-        bar.value = 100;
+        bar.remove();
         node.classList.add('is-done');
         state.replaceChildren(job && job.id
           ? el('a', { href: jobPath(job.id) }, 'Uploaded · open')

@@ -1,0 +1,618 @@
+package main
+
+// End-to-end tests of the pages in a real Chromium: the whole app boots with
+// run on port 0 against the embedded engine, and chromedp drives the browser
+// the way a person would (sign up, pick files, watch, click, download).
+//
+// They need /usr/bin/chromium, flite and ffmpeg, and skip without them.
+// Each subtest saves a screenshot under testdata/artifacts/; the upload and
+// finished-job ones are also copied to docs/screenshots/ for the README.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// spoken is what the main recording says, a pause after each sentence; the
+// embedded engine should get most of these words back.
+var spoken = []string{
+	"Good morning everyone.",
+	"Today we will talk about the weather in the city.",
+	"It will be sunny in the morning and cold at night.",
+}
+
+// countEventSources wraps window.EventSource before any page script runs, so
+// a test can count the streams a page opens.
+const countEventSources = `(() => {
+	const Native = window.EventSource;
+	window.__eventSources = [];
+	window.EventSource = class extends Native {
+		constructor(url, init) {
+			super(url, init);
+			window.__eventSources.push(String(url));
+		}
+	};
+})();`
+
+// recordProgress keeps every value the page's progress bars take, so a test
+// can tell that a bar advanced rather than jumped to the end.
+const recordProgress = `(() => {
+	window.__progress = [];
+	new MutationObserver((records) => {
+		for (const r of records) {
+			if (r.target.matches && r.target.matches('[data-testid="job-progress"]')) {
+				window.__progress.push(Number(r.target.getAttribute('value')));
+			}
+		}
+	}).observe(document, {subtree: true, attributes: true, attributeFilter: ['value']});
+})();`
+
+// browserTab is one tab of a browser, bound to the test that uses it.
+type browserTab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	js   *jsLog
+}
+
+// jsLog keeps the page's uncaught exceptions and console errors, to show
+// when a test fails.
+type jsLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *jsLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+func (l *jsLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l.lines, "\n")
+}
+
+// listenJS records exceptions and console errors of the tab's pages.
+func listenJS(t *testing.T, ctx context.Context) *jsLog {
+	l := &jsLog{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg = d.Exception.Description
+			}
+			l.add(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+				}
+				l.add("console." + string(ev.Type) + ": " + strings.Join(parts, " "))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to the page: %v", err)
+	}
+	return l
+}
+
+// newBrowser starts Chromium for the test and returns a tab. Call it after
+// starting the app: cleanups run in reverse, so the browser (and its open
+// EventSources) closes before the app.
+func newBrowser(t *testing.T, base string) *browserTab {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("no browser: %v", err)
+	}
+	// Not t.TempDir: Chromium's helpers may still write in the profile for a
+	// moment after it stops, and a failed RemoveAll would fail the test.
+	dir, err := os.MkdirTemp("", "scribe-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(dir),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Logf("stop browser: %v", err)
+		}
+		cancel()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	// The first run ties the browser's life to its context: no deadline here.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	return &browserTab{t: t, ctx: ctx, base: base, js: listenJS(t, ctx)}
+}
+
+// incognito opens a tab with its own cookies in the same browser, for a
+// second user.
+func (b *browserTab) incognito(t *testing.T) *browserTab {
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open incognito tab: %v", err)
+	}
+	return &browserTab{t: t, ctx: ctx, base: b.base, js: listenJS(t, ctx)}
+}
+
+// with returns the tab bound to a subtest, so failures land there.
+func (b *browserTab) with(t *testing.T) *browserTab {
+	return &browserTab{t: t, ctx: b.ctx, base: b.base, js: b.js}
+}
+
+// do runs steps with a deadline and fails the test if one fails.
+func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail("%s: %v", what, err)
+	}
+}
+
+// eval evaluates JavaScript (awaiting a promise) and decodes the result.
+func eval[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.fail("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds or the deadline
+// passes, and then fails with what the page showed. A navigation while it
+// polls (a form post, a reload) restarts the poll in the new document.
+func (b *browserTab) waitFor(what, cond string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			b.fail("waiting for %s: still false after %v: %s", what, timeout, cond)
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, left+5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
+			chromedp.WithPollingTimeout(left), chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !navigatedAway(err) || b.ctx.Err() != nil {
+			b.fail("waiting for %s (%s): %v", what, cond, err)
+		}
+		b.do("wait for the next page", chromedp.WaitReady(chromedp.CSS("body")))
+	}
+}
+
+// navigatedAway reports whether a script failed because its document went
+// away under it.
+func navigatedAway(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "navigated or closed") || strings.Contains(s, "context was destroyed") ||
+		strings.Contains(s, "Cannot find context")
+}
+
+// fail saves a screenshot and stops the test with the page's URL and text.
+func (b *browserTab) fail(format string, args ...any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	seen, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`location.href + "\n" + (document.querySelector("main") || document.body || {innerText: ""}).innerText.slice(0, 2000)`))
+	b.screenshot(b.t.Name() + "-failed")
+	b.t.Fatalf(format+"\npage showed:\n%s\nscript errors:\n%s", append(args, seen, b.js)...)
+}
+
+// screenshot saves a PNG of the whole page under testdata/artifacts/ and
+// returns its path.
+func (b *browserTab) screenshot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	path := filepath.Join("testdata", "artifacts", strings.NewReplacer("/", "_", " ", "_").Replace(name)+".png")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return path
+}
+
+// open navigates and waits for the page to load.
+func (b *browserTab) open(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.base+path))
+}
+
+// follow runs a step that navigates (a link, a form) and waits for the new
+// page to load, so later queries see its document.
+func (b *browserTab) follow(what string, step chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, step)
+	if err != nil {
+		b.fail("%s: %v", what, err)
+	}
+	if resp != nil && resp.Status >= 400 {
+		b.fail("%s: status %d", what, resp.Status)
+	}
+}
+
+// signUp creates an account and ends on the upload page.
+func (b *browserTab) signUp(email, password string) {
+	b.t.Helper()
+	b.open("/signup")
+	b.do("fill the sign-up form",
+		chromedp.SetValue(chromedp.CSS(`[data-testid="email"]`), email),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="password"]`), password),
+	)
+	b.follow("submit the sign-up form", chromedp.Click(chromedp.CSS(`[data-testid="auth-submit"]`)))
+	b.waitFor("the upload page after sign-up",
+		`location.pathname === "/" && document.querySelector('[data-testid="upload-form"]') !== null`, 15*time.Second)
+}
+
+// addScript runs source in every document the tab opens from now on.
+func (b *browserTab) addScript(source string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: source}); err != nil {
+		b.t.Fatalf("add script: %v", err)
+	}
+}
+
+// recording speaks each sentence with flite, joins them with 0.8 s of
+// silence (so the engine cuts them into separate segments) and encodes the
+// result with ffmpeg into dir, in the format the name's extension gives.
+func recording(t *testing.T, dir, name string, sentences ...string) string {
+	t.Helper()
+	for _, tool := range []string{"flite", "ffmpeg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s to make test speech", tool)
+		}
+	}
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	var args []string
+	var filter strings.Builder
+	for i, sentence := range sentences {
+		wav := filepath.Join(dir, fmt.Sprintf("%s-%d.wav", stem, i))
+		if out, err := exec.Command("flite", "-voice", "slt", "-t", sentence, "-o", wav).CombinedOutput(); err != nil {
+			t.Fatalf("flite: %v\n%s", err, out)
+		}
+		args = append(args, "-i", wav)
+		fmt.Fprintf(&filter, "[%d]aformat=sample_rates=16000:channel_layouts=mono,apad=pad_dur=0.8[a%d];", i, i)
+	}
+	for i := range sentences {
+		fmt.Fprintf(&filter, "[a%d]", i)
+	}
+	fmt.Fprintf(&filter, "concat=n=%d:v=0:a=1", len(sentences))
+	out := filepath.Join(dir, name)
+	args = append([]string{"-nostdin", "-v", "error", "-y"}, append(args, "-filter_complex", filter.String(), out)...)
+	if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	return out
+}
+
+// copyFile copies a screenshot to where the docs use it.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	if from == "" {
+		return
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// words are the lower-case words of a text, without punctuation.
+func words(s string) []string {
+	return strings.Fields(regexp.MustCompile(`[^a-z' ]+`).ReplaceAllString(strings.ToLower(s), " "))
+}
+
+// rowState is what a job row shows.
+type rowState struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Progress int    `json:"progress"`
+	Links    int    `json:"links"`
+}
+
+const readRows = `Array.from(document.querySelectorAll('[data-testid="job-list"] [data-testid="job-row"]')).map(r => ({
+	id: r.dataset.jobId,
+	status: r.dataset.status,
+	progress: Number(r.querySelector('[data-testid="job-progress"]').value),
+	links: r.querySelectorAll('a[data-testid^="download-"]').length,
+}))`
+
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are slow")
+	}
+	started := time.Now()
+	dir := t.TempDir()
+	talk := recording(t, dir, "weather.mp3", spoken...)
+
+	base := startApp(t, nil).URL
+	b := newBrowser(t, base)
+	b.addScript(countEventSources)
+	b.addScript(recordProgress)
+	t.Logf("app and browser up in %v", time.Since(started).Round(time.Millisecond))
+
+	var jobID string
+	step := func(name string, f func(t *testing.T, b *browserTab)) {
+		t.Helper()
+		t0 := time.Now()
+		ok := t.Run(name, func(t *testing.T) { f(t, b.with(t)) })
+		t.Logf("%s: %v", name, time.Since(t0).Round(time.Millisecond))
+		if !ok {
+			t.FailNow() // later steps build on this one
+		}
+	}
+
+	step("SignUp", func(t *testing.T, b *browserTab) {
+		b.signUp("ada@example.com", "correct horse battery")
+		if got := eval[string](b, `document.querySelector('[data-testid="user-email"]').textContent`); got != "ada@example.com" {
+			b.fail("signed in as %q", got)
+		}
+		if got := eval[int](b, `document.querySelectorAll('[data-testid="job-row"]').length`); got != 0 {
+			b.fail("new account shows %d jobs", got)
+		}
+		b.screenshot(t.Name())
+	})
+
+	step("UploadShowsLiveProgress", func(t *testing.T, b *browserTab) {
+		// A marker that a reload would wipe out.
+		eval[chromedp.Void](b, `window.__sameDocument = true`)
+		b.do("pick the file and submit",
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="file-input"]`), []string{talk}),
+			chromedp.Click(chromedp.CSS(`[data-testid="upload-submit"]`)),
+		)
+		b.waitFor("the new job's row", `document.querySelectorAll('[data-testid="job-row"]').length === 1`, 20*time.Second)
+		b.screenshot(t.Name() + "-uploading")
+		b.waitFor("the job to complete", `document.querySelector('[data-testid="job-row"]').dataset.status === "completed"`, 90*time.Second)
+		rows := eval[[]rowState](b, readRows)
+		jobID = rows[0].ID
+		if rows[0].Progress != 100 || rows[0].Links != 4 {
+			b.fail("finished row = %+v, want progress 100 and 4 download links", rows[0])
+		}
+		if !eval[bool](b, `window.__sameDocument === true`) {
+			b.fail("the page reloaded; the row should update live")
+		}
+		seen := eval[[]int](b, `window.__progress`)
+		between := 0
+		for _, v := range seen {
+			if v > 0 && v < 100 {
+				between++
+			}
+		}
+		if between == 0 {
+			b.fail("the progress bar never showed a value between 0 and 100; saw %v", seen)
+		}
+		if got := eval[string](b, `document.querySelector('[data-testid="upload-item"] [data-testid="upload-error"]')?.textContent ?? ""`); got != "" {
+			b.fail("upload error %q", got)
+		}
+		t.Logf("progress values seen: %v", seen)
+		b.screenshot(t.Name())
+	})
+
+	step("Transcript", func(t *testing.T, b *browserTab) {
+		b.follow("open the job", chromedp.Click(chromedp.CSS(`[data-testid="job-row"] [data-testid="job-link"]`)))
+		b.waitFor("the transcript", `document.querySelectorAll('[data-testid="segment"]').length > 0`, 15*time.Second)
+		got := eval[string](b, `document.querySelector('[data-testid="transcript"]').innerText`)
+		heard := map[string]bool{}
+		for _, w := range words(got) {
+			heard[w] = true
+		}
+		want := words(strings.Join(spoken, " "))
+		found := 0
+		for _, w := range want {
+			if heard[w] {
+				found++
+			}
+		}
+		t.Logf("transcript: %q (%d of %d words)", got, found, len(want))
+		if found*10 < len(want)*6 {
+			b.fail("transcript has %d of %d spoken words: %q", found, len(want), got)
+		}
+		b.screenshot(t.Name())
+	})
+
+	step("SegmentSeeksPlayer", func(t *testing.T, b *browserTab) {
+		b.waitFor("the audio metadata", `document.querySelector('[data-testid="player"]').readyState >= 1`, 15*time.Second)
+		// The last segment starts furthest from 0, so a seek is plain to see.
+		start := eval[float64](b, `Number(Array.from(document.querySelectorAll('[data-testid="segment"]')).pop().dataset.start)`)
+		if start <= 0.5 {
+			b.fail("last segment starts at %v; want a later one to seek to", start)
+		}
+		b.do("click the last segment", chromedp.Click(chromedp.CSS(`[data-testid="segment"]:last-child .segment-text`)))
+		b.waitFor("the player to move to the segment",
+			fmt.Sprintf(`document.querySelector('[data-testid="player"]').currentTime >= %f`, start-0.05), 5*time.Second)
+		b.waitFor("the segment to be highlighted",
+			`document.querySelector('[data-testid="segment"]:last-child').classList.contains('is-current')`, 5*time.Second)
+		copyFile(t, b.screenshot(t.Name()), filepath.Join("docs", "screenshots", "job.png"))
+	})
+
+	step("Downloads", func(t *testing.T, b *browserTab) {
+		type download struct {
+			Status int    `json:"status"`
+			Type   string `json:"type"`
+			Body   string `json:"body"`
+		}
+		checks := map[string]struct {
+			types []string
+			body  func(string) bool
+		}{
+			"txt":  {[]string{"text/plain"}, func(s string) bool { return len(words(s)) > 3 }},
+			"srt":  {[]string{"application/x-subrip", "text/srt", "text/plain"}, regexp.MustCompile(`(?m)^1\r?\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}`).MatchString},
+			"vtt":  {[]string{"text/vtt"}, func(s string) bool { return strings.HasPrefix(s, "WEBVTT") && strings.Contains(s, " --> ") }},
+			"json": {[]string{"application/json"}, func(s string) bool { return json.Valid([]byte(s)) && strings.Contains(s, "segments") }},
+		}
+		for format, check := range checks {
+			href := eval[string](b, fmt.Sprintf(`document.querySelector('[data-testid="download-%s"]').getAttribute('href')`, format))
+			if want := "/jobs/" + jobID + "/transcript." + format; href != want {
+				b.fail("download-%s href = %q, want %q", format, href, want)
+			}
+			d := eval[download](b, fmt.Sprintf(`fetch(%q).then(async r => ({status: r.status, type: r.headers.get('content-type') || '', body: await r.text()}))`, href))
+			mediaType := strings.TrimSpace(strings.Split(d.Type, ";")[0])
+			typeOK := false
+			for _, ty := range check.types {
+				typeOK = typeOK || mediaType == ty
+			}
+			if d.Status != 200 || !typeOK || !check.body(d.Body) {
+				b.fail("%s download: status %d, type %q (want one of %v), body %.300q", format, d.Status, d.Type, check.types, d.Body)
+			}
+		}
+		b.screenshot(t.Name())
+	})
+
+	step("OtherUsersJob", func(t *testing.T, b *browserTab) {
+		other := b.incognito(t)
+		other.signUp("grace@example.com", "another good password")
+		ctx, cancel := context.WithTimeout(other.ctx, 20*time.Second)
+		defer cancel()
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/jobs/"+jobID))
+		if err != nil {
+			other.fail("open the other user's job: %v", err)
+		}
+		if resp.Status != 404 {
+			other.fail("status %d for another user's job, want 404", resp.Status)
+		}
+		if n := eval[int](other, `document.querySelectorAll('[data-testid="player"], [data-testid="segment"]').length`); n != 0 {
+			other.fail("another user's job page shows the transcript")
+		}
+		other.screenshot(t.Name())
+	})
+
+	step("FiveUploadsOneEventSource", func(t *testing.T, b *browserTab) {
+		var files []string
+		for i := range 5 {
+			ext := []string{".mp3", ".ogg"}[i%2]
+			files = append(files, recording(t, dir, fmt.Sprintf("note-%d%s", i+1, ext),
+				fmt.Sprintf("This is note number %d.", i+1), "Please call me back this afternoon."))
+		}
+		b.open("/")
+		b.do("pick five files and submit",
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="file-input"]`), files),
+			chromedp.Click(chromedp.CSS(`[data-testid="upload-submit"]`)),
+		)
+		b.waitFor("five upload items", `document.querySelectorAll('[data-testid="upload-item"]').length === 5`, 10*time.Second)
+		b.waitFor("six rows", `document.querySelectorAll('[data-testid="job-row"]').length === 6`, 30*time.Second)
+		copyFile(t, b.screenshot(t.Name()+"-uploading"), filepath.Join("docs", "screenshots", "upload.png"))
+		b.waitFor("all six jobs to complete",
+			`Array.from(document.querySelectorAll('[data-testid="job-row"]')).every(r => r.dataset.status === "completed")`, 120*time.Second)
+		if errs := eval[[]string](b, `Array.from(document.querySelectorAll('[data-testid="upload-error"]')).map(e => e.textContent)`); len(errs) > 0 {
+			b.fail("upload errors: %q", errs)
+		}
+		streams := eval[[]string](b, `window.__eventSources`)
+		if len(streams) != 1 || !strings.HasSuffix(streams[0], "/events") || strings.Contains(streams[0], "/jobs/") {
+			b.fail("the list page opened %d EventSources %q, want exactly one on /events", len(streams), streams)
+		}
+		b.screenshot(t.Name())
+	})
+
+	step("ReloadResumesLiveUpdates", func(t *testing.T, b *browserTab) {
+		// Long enough that the job is still running after a reload.
+		var sentences []string
+		for range 5 {
+			sentences = append(sentences, spoken...)
+		}
+		long := recording(t, dir, "long.ogg", sentences...)
+		b.open("/")
+		b.do("upload the long recording",
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="file-input"]`), []string{long}),
+			chromedp.Click(chromedp.CSS(`[data-testid="upload-submit"]`)),
+		)
+		b.waitFor("the upload to finish", `document.querySelector('[data-testid="upload-item"] a') !== null`, 30*time.Second)
+		b.follow("open the job page", chromedp.Click(chromedp.CSS(`[data-testid="upload-item"] a`)))
+		b.waitFor("the job page", `document.querySelector('[data-testid="job-page"]') !== null`, 10*time.Second)
+		b.waitFor("progress on the job page",
+			`Number(document.querySelector('[data-testid="job-progress"]').value) > 0`, 60*time.Second)
+		if eval[bool](b, `document.querySelector('[data-testid="job-page"]').dataset.status === "completed"`) {
+			b.fail("the job finished before the reload; make the recording longer")
+		}
+		before := eval[int](b, `Number(document.querySelector('[data-testid="job-progress"]').value)`)
+		b.do("reload", chromedp.Reload())
+		eval[chromedp.Void](b, `window.__sameDocument = true`)
+		b.waitFor("the transcript without another reload",
+			`document.querySelector('[data-testid="job-page"]').dataset.status === "completed" && document.querySelectorAll('[data-testid="segment"]').length > 0`, 120*time.Second)
+		if !eval[bool](b, `window.__sameDocument === true`) {
+			b.fail("the page reloaded itself; the transcript should be swapped in")
+		}
+		seen := eval[[]int](b, `window.__progress`)
+		if len(seen) == 0 {
+			b.fail("no live progress after the reload (was %d%% before)", before)
+		}
+		streams := eval[[]string](b, `window.__eventSources`)
+		if len(streams) != 1 || !strings.HasSuffix(streams[0], "/events") {
+			b.fail("the job page opened %q, want one stream on /jobs/{id}/events", streams)
+		}
+		if closed := eval[bool](b, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/events')).length >= 1`); !closed {
+			t.Logf("no resource timing entry for the stream")
+		}
+		t.Logf("progress before reload %d%%, values after: %v", before, seen)
+		b.screenshot(t.Name())
+	})
+	t.Logf("browser tests took %v", time.Since(started).Round(time.Millisecond))
+}

@@ -127,7 +127,7 @@ func listenJS(t *testing.T, ctx context.Context) *jsLog {
 func newBrowser(t *testing.T, base string) *browserTab {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no browser: %v", err)
+		t.Fatalf("no browser (.ci/run installs chromium): %v", err)
 	}
 	// Not t.TempDir: Chromium's helpers may still write in the profile for a
 	// moment after it stops, and a failed RemoveAll would fail the test.
@@ -322,7 +322,7 @@ func recording(t *testing.T, dir, name string, sentences ...string) string {
 	t.Helper()
 	for _, tool := range []string{"flite", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s to make test speech", tool)
+			t.Fatalf("no %s to make test speech (.ci/run installs it)", tool)
 		}
 	}
 	stem := strings.TrimSuffix(name, filepath.Ext(name))

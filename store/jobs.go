@@ -168,21 +168,13 @@ func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) 
 		AND submitted_at <= ? ORDER BY submitted_at`, cutoff)
 }
 
-// MarkSubmitted records the upstream's id for a job and applies its state.
+// MarkSubmitted records the upstream's id for a job.
 func (s *Store) MarkSubmitted(ctx context.Context, jobID string, t deepscript.Transcription) (Job, error) {
 	var j Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		seq, err := bump(ctx, tx, "seq")
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET upstream_id = ?, submitted_at = ?, next_submit_at = NULL,
-			seq = ?, updated_at = ? WHERE id = ?`, t.ID, now, seq, now, jobID)
-		if err != nil {
-			return err
-		}
-		j, err = jobByID(ctx, tx, "id = ?", jobID)
+		var err error
+		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL", "",
+			t.ID, s.Now())
 		return err
 	})
 	if err != nil {
@@ -206,24 +198,30 @@ func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) 
 func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job, error) {
 	var j Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		seq, err := bump(ctx, tx, "seq")
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', error = ?, next_submit_at = NULL,
-			finished_at = ?, seq = ?, updated_at = ? WHERE id = ? AND upstream_id IS NULL AND status = 'queued'`,
-			message, now, seq, now, jobID)
-		if err != nil {
-			return err
-		}
-		j, err = jobByID(ctx, tx, "id = ?", jobID)
+		var err error
+		j, err = changeJob(ctx, tx, s.Now(), jobID, "status = 'failed', error = ?, next_submit_at = NULL, finished_at = ?",
+			" AND upstream_id IS NULL AND status = 'queued'", message, s.Now())
 		return err
 	})
 	if err != nil {
 		return Job{}, fmt.Errorf("store: unable to fail job %s: %w", jobID, err)
 	}
 	return j, nil
+}
+
+// changeJob updates one job with the assignments in set (and the extra
+// condition cond), stamps it with the next change sequence number so
+// browser streams see it, and returns the job as it is now.
+func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond string, args ...any) (Job, error) {
+	seq, err := bump(ctx, tx, "seq")
+	if err != nil {
+		return Job{}, err
+	}
+	args = append(args, seq, now, jobID)
+	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+", seq = ?, updated_at = ? WHERE id = ?"+cond, args...); err != nil {
+		return Job{}, err
+	}
+	return jobByID(ctx, tx, "id = ?", jobID)
 }
 
 // CountPoll records one backstop poll of a job.
@@ -280,19 +278,9 @@ func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (Job, err
 		if j.Status != deepscript.StatusFailed {
 			return ErrConflict
 		}
-		seq, err := bump(ctx, tx, "seq")
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET attempt = attempt + 1, upstream_id = NULL, submit_tries = 0,
+		j, err = changeJob(ctx, tx, s.Now(), id, `attempt = attempt + 1, upstream_id = NULL, submit_tries = 0,
 			next_submit_at = ?, submitted_at = NULL, status = 'queued', progress = 0, error = '', result_json = NULL,
-			completed_via = '', upstream_done_at = NULL, finished_at = NULL, polls = 0, seq = ?, updated_at = ?
-			WHERE id = ?`, now, seq, now, id)
-		if err != nil {
-			return err
-		}
-		j, err = jobByID(ctx, tx, "id = ?", id)
+			completed_via = '', upstream_done_at = NULL, finished_at = NULL, polls = 0`, "", s.Now())
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {

@@ -148,9 +148,16 @@ func (s *Store) DueSubmissions(ctx context.Context, limit int) ([]Job, error) {
 
 // NextSubmitAt is when the earliest waiting submission is due; zero when none waits.
 func (s *Store) NextSubmitAt(ctx context.Context) (time.Time, error) {
+	// The column itself, not MIN(next_submit_at): SQLite gives an aggregate
+	// no declared type, so the driver would hand back text that does not
+	// scan into a time.
 	var t sql.NullTime
-	err := s.reader.QueryRowContext(ctx, `SELECT MIN(next_submit_at) FROM jobs
-		WHERE upstream_id IS NULL AND status = 'queued'`).Scan(&t)
+	err := s.reader.QueryRowContext(ctx, `SELECT next_submit_at FROM jobs
+		WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at IS NOT NULL
+		ORDER BY next_submit_at LIMIT 1`).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: unable to find next submission: %w", err)
 	}

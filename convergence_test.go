@@ -193,6 +193,10 @@ func TestConvergence(t *testing.T) {
 		if n == 0 {
 			t.Error("no job had both its webhook dropped and its stream cut")
 		}
+		polls := fake.polls()
+		if polls[http.StatusInternalServerError] == 0 || polls[http.StatusTooManyRequests] == 0 {
+			t.Errorf("status polls answered %v; want some 500s and some 429s among them", polls)
+		}
 	})
 
 	t.Run("UserStreamsNeverRegress", func(t *testing.T) {
@@ -264,10 +268,13 @@ func TestConvergence(t *testing.T) {
 			rejected++
 		}
 	}
+	polls := fake.polls()
 	t.Logf("seed %d: %d jobs (%d users) uploaded in %v, all final after %v; ended via webhook %d, sse %d, poll %d; "+
-		"%d forged/stale/future webhooks rejected; %d job streams checked; browser stream reconnects %d/%d; total %v",
+		"%d forged/stale/future webhooks rejected; status polls %d ok, %d answered 500, %d answered 429; "+
+		"%d job streams checked; browser stream reconnects %d/%d; total %v",
 		seed, jobs, len(users), uploaded.Round(time.Millisecond), converged.Round(time.Millisecond),
-		via["webhook"], via["sse"], via["poll"], rejected, len(jobStreams),
+		via["webhook"], via["sse"], via["poll"], rejected, polls[0], polls[http.StatusInternalServerError],
+		polls[http.StatusTooManyRequests], len(jobStreams),
 		streams[0].connections()-1, streams[1].connections()-1, time.Since(began).Round(time.Millisecond))
 }
 
@@ -319,6 +326,12 @@ func convergencePlan(rng *rand.Rand, i int) jobPlan {
 	switch i % 10 {
 	case 0:
 		p.Webhook, p.SSE, p.LateReplay = webhookDrop, sseNoFinal, false
+		// These are sure to be polled, so the poll faults are sure to occur.
+		if i%20 == 0 {
+			p.StatusErrors = max(p.StatusErrors, 2)
+		} else {
+			p.StatusLimited = max(p.StatusLimited, 2)
+		}
 	case 1:
 		p.Forge = append(p.Forge, forgeSignature)
 	case 2:
@@ -944,6 +957,33 @@ func (f *forwardOnly) observe(j jobState) {
 		f.problems = append(f.problems, fmt.Sprintf("job %s changed final state %s to %s", j.ID, was, now))
 	case now == was && j.Progress < prev.Progress:
 		f.problems = append(f.problems, fmt.Sprintf("job %s progress went back from %.2f to %.2f while %s", j.ID, prev.Progress, j.Progress, now))
+	}
+}
+
+// TestForwardOnly checks the checker the stream tests rely on.
+func TestForwardOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		states []jobState
+		bad    bool
+	}{
+		{"Forward", []jobState{{Status: "queued"}, {Status: "processing", Progress: 0.1}, {Status: "processing", Progress: 0.5}, {Status: "completed", Progress: 1}}, false},
+		{"Repeated", []jobState{{Status: "processing", Progress: 0.5}, {Status: "processing", Progress: 0.5}}, false},
+		{"StatusBack", []jobState{{Status: "processing"}, {Status: "queued"}}, true},
+		{"ProgressBack", []jobState{{Status: "processing", Progress: 0.5}, {Status: "processing", Progress: 0.4}}, true},
+		{"FinalChanged", []jobState{{Status: "completed", Progress: 1}, {Status: "failed"}}, true},
+		{"AfterFinal", []jobState{{Status: "failed"}, {Status: "processing"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f forwardOnly
+			for _, j := range tc.states {
+				j.ID = "j_1"
+				f.observe(j)
+			}
+			if got, want := len(f.problems) > 0, tc.bad; got != want {
+				t.Errorf("problems %q, want some: %v", f.problems, want)
+			}
+		})
 	}
 }
 

@@ -55,7 +55,8 @@ type fakeUpstream struct {
 	attempts   map[string]int           // submit requests per Idempotency-Key (or filename)
 	released   map[string]bool          // filenames whose held jobs may finish
 	deliveries []fakeDelivery
-	delivering int // deliveries in progress, retries included
+	delivering int         // deliveries in progress, retries included
+	pollFaults map[int]int // failed /status answers served, by status code
 	hung       chan string
 	nextID     int
 }
@@ -189,6 +190,7 @@ func newFakeUpstream(t *testing.T) *fakeUpstream {
 		creates:         map[string]int{},
 		attempts:        map[string]int{},
 		released:        map[string]bool{},
+		pollFaults:      map[int]int{},
 		hung:            make(chan string, 16),
 	}
 	mux := http.NewServeMux()
@@ -580,11 +582,19 @@ func (f *fakeUpstream) getStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	j.polls++
 	n, plan, out := j.polls, j.plan, j.t
-	f.mu.Unlock()
+	fault := 0
 	switch {
 	case n <= plan.StatusErrors:
-		apiError(w, http.StatusInternalServerError, "internal", "Status is down.")
+		fault = http.StatusInternalServerError
 	case n <= plan.StatusErrors+plan.StatusLimited:
+		fault = http.StatusTooManyRequests
+	}
+	f.pollFaults[fault]++
+	f.mu.Unlock()
+	switch fault {
+	case http.StatusInternalServerError:
+		apiError(w, http.StatusInternalServerError, "internal", "Status is down.")
+	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "1")
 		apiError(w, http.StatusTooManyRequests, "rate_limited", "Poll less often.")
 	default:
@@ -900,6 +910,18 @@ func (f *fakeUpstream) allDeliveries() []fakeDelivery {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]fakeDelivery(nil), f.deliveries...)
+}
+
+// polls is how many /status calls were answered with each status (0 for
+// a good answer).
+func (f *fakeUpstream) polls() map[int]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range f.pollFaults {
+		out[k] = v
+	}
+	return out
 }
 
 // deliveriesInFlight is how many deliveries are still being attempted.

@@ -30,7 +30,8 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // it, and returns the same error. Cancelling ctx kills ffmpeg.
 func Decode(ctx context.Context, path string) (io.ReadCloser, error) {
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error",
-		"-i", path, "-f", "s16le", "-ac", "1", "-ar", fmt.Sprint(SampleRate), "-")
+		"-protocol_whitelist", "file", "-format_whitelist", allowedFormats,
+		"-i", ffmpegInput(path), "-f", "s16le", "-ac", "1", "-ar", fmt.Sprint(SampleRate), "-")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("speech: starting ffmpeg: %w", err)

@@ -151,6 +151,24 @@ func TestProbe(t *testing.T) {
 		}
 	})
 
+	t.Run("PlaylistIsRefused", func(t *testing.T) {
+		// An uploaded playlist must not make ffmpeg read other files.
+		wav := speak(t, corpus[0].name, corpus[0].voice, corpus[0].text)
+		path := filepath.Join(testDir, "list.m3u8")
+		playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:8,\n" + wav + "\n#EXT-X-ENDLIST\n"
+		if err := os.WriteFile(path, []byte(playlist), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Probe(context.Background(), path); !errors.Is(err, ErrNotAudio) {
+			t.Errorf("Probe err = %v, want ErrNotAudio", err)
+		}
+		n, err := decodeAll(t, path)
+		var de *DecodeError
+		if !errors.As(err, &de) || n != 0 {
+			t.Errorf("Decode read %d samples, err %v; want none and a *DecodeError", n, err)
+		}
+	})
+
 	t.Run("Missing", func(t *testing.T) {
 		_, err := Probe(context.Background(), filepath.Join(testDir, "nope.wav"))
 		if !errors.Is(err, ErrNotAudio) {

@@ -30,7 +30,8 @@ type Info struct {
 // that has no audio stream gives an error wrapping ErrNotAudio.
 func Probe(ctx context.Context, path string) (Info, error) {
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error",
-		"-show_entries", "format=duration:stream=codec_type", "-of", "json", "--", path)
+		"-protocol_whitelist", "file", "-format_whitelist", allowedFormats,
+		"-show_entries", "format=duration:stream=codec_type", "-of", "json", ffmpegInput(path))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &limitedBuffer{max: 4 << 10, buf: &stderr}
 	name := filepath.Base(path)
@@ -73,10 +74,21 @@ func Probe(ctx context.Context, path string) (Info, error) {
 	return info, nil
 }
 
+// allowedFormats are the demuxers ffmpeg may use on an input. Uploads are
+// untrusted: a playlist (hls), concat script or similar would make ffmpeg
+// open other files or URLs named inside it. Names follow ffmpeg's demuxer
+// list ("mov" covers mp4/m4a/3gp, "matroska" covers webm).
+const allowedFormats = "wav,w64,mp3,ogg,flac,mov,matroska,aac,aiff,amr,asf,avi,caf,au,wv,ape,mpeg,mpegts,flv,ac3,eac3,dts"
+
+// ffmpegInput names path for ffmpeg so that it is always read as a local
+// file, even when it looks like a URL or protocol ("http:…", "concat:…").
+func ffmpegInput(path string) string { return "file:" + path }
+
 // ffmpegMessage makes ffmpeg's stderr readable: one line, without the
 // full path of the input (which may be a server's temp dir).
 func ffmpegMessage(stderr, path string) string {
 	msg := strings.TrimSpace(stderr)
+	msg = strings.ReplaceAll(msg, ffmpegInput(path)+": ", "")
 	msg = strings.ReplaceAll(msg, path+": ", "")
 	msg = strings.ReplaceAll(msg, path, filepath.Base(path))
 	msg = strings.Join(strings.Fields(msg), " ")

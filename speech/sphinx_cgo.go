@@ -45,7 +45,7 @@ type rawWord struct {
 type psDecoder struct {
 	ps   *C.ps_decoder_t
 	argv []*C.char
-	buf  []int16 // lead-in plus the utterance, reused
+	buf  []int16 // lead-in, then the current utterance
 }
 
 // leadInFrames of near-silence go before every utterance: without any
@@ -53,9 +53,9 @@ type psDecoder struct {
 // starts straight on speech ("the quick brown fox" → "quick brown fox").
 const leadInFrames = 10
 
-// leadIn is ±1 LSB of fixed pseudo-random dither rather than zeros, so the
-// front end's log energy stays finite.
-var leadIn = func() []int16 {
+// leadIn returns the lead-in: ±1 LSB of fixed pseudo-random dither rather
+// than zeros, so the front end's log energy stays finite.
+func leadIn() []int16 {
 	out := make([]int16, leadInFrames*frameSamples)
 	x := uint32(1)
 	for i := range out {
@@ -63,7 +63,7 @@ var leadIn = func() []int16 {
 		out[i] = int16(x>>30) - 1 // -1, 0, 1 or 2
 	}
 	return out
-}()
+}
 
 // newPSDecoder creates a decoder from pocketsphinx options given as
 // alternating names and values ("-maxhmmpf", "3000").
@@ -74,7 +74,7 @@ func newPSDecoder(args []string) (*psDecoder, error) {
 	}
 	psLogOnce.Do(func() { C.err_set_logfp(nil) })
 
-	d := &psDecoder{argv: make([]*C.char, len(args))}
+	d := &psDecoder{argv: make([]*C.char, len(args)), buf: leadIn()}
 	for i, a := range args {
 		d.argv[i] = C.CString(a)
 	}
@@ -110,7 +110,7 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		return nil, errors.New("speech: pocketsphinx could not start an utterance")
 	}
 	if len(samples) > 0 {
-		d.buf = append(append(d.buf[:0], leadIn...), samples...)
+		d.buf = append(d.buf[:leadInFrames*frameSamples], samples...)
 		// full_utt=1: the whole utterance is in this call, so cepstral mean
 		// normalisation uses the utterance itself.
 		if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&d.buf[0])), C.size_t(len(d.buf)), 0, 1) < 0 {

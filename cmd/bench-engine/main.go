@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	began := time.Now()
+	defer func() { fmt.Fprintf(stdout, "\nbench took %s\n", time.Since(began).Round(time.Second)) }()
 	dir, err := os.MkdirTemp("", "bench-engine-")
 	if err != nil {
 		return err

@@ -84,6 +84,7 @@ func TestPocketsphinxTiming(t *testing.T) {
 	if len(before) < 5 || len(after) < 5 {
 		t.Fatalf("got %d words before the silence and %d after, want ≥ 5 each", len(before), len(after))
 	}
+	t.Logf("last word before %+v, first after %+v", before[len(before)-1], after[0])
 	if w := before[len(before)-1]; math.Abs(w.End-silenceStart) > 0.3 {
 		t.Errorf("last word before the silence %q ends at %.2f, silence starts at %.2f", w.Word, w.End, silenceStart)
 	}

@@ -404,6 +404,10 @@ func (f *fakeUpstream) createTranscription(w http.ResponseWriter, r *http.Reques
 		}
 		out := j.t
 		f.mu.Unlock()
+		if fault == submitLostAnswer {
+			resetConn(w)
+			return
+		}
 		writeAPIJSON(w, http.StatusOK, out)
 		return
 	}

@@ -34,6 +34,11 @@ import (
 // within about a second.
 var fastBackstop = map[string]string{"SCRIBE_POLL_INTERVAL": "200ms", "SCRIBE_STALE_AFTER": "1s"}
 
+// TestConvergence runs 110 jobs of two users through an upstream that
+// injects a seeded mix of faults per job, and checks that every job ends
+// in the upstream's final state, with one upstream job per upload, its
+// transcript in all four formats, bad webhooks refused, other users kept
+// out, and no browser stream ever showing a job move backwards.
 func TestConvergence(t *testing.T) {
 	began := time.Now()
 	seed := testSeed(t)
@@ -458,6 +463,8 @@ func TestRestartMidFlight(t *testing.T) {
 		jobs, createdBefore, lost, via["webhook"], via["sse"], via["poll"], time.Since(began).Round(time.Millisecond))
 }
 
+// TestWebhookReceiver sends hand-made deliveries to POST
+// /webhooks/deepscript and checks what each may and may not change.
 func TestWebhookReceiver(t *testing.T) {
 	fake := newFakeUpstream(t)
 	// Jobs stay processing upstream and their own webhooks are dropped, so
@@ -590,6 +597,8 @@ func TestWebhookReceiver(t *testing.T) {
 	})
 }
 
+// TestUpstreamRefusals checks how submits the upstream refuses for good
+// (402, 415) or for a while (503) end.
 func TestUpstreamRefusals(t *testing.T) {
 	fake := newFakeUpstream(t)
 	plans := map[string]jobPlan{

@@ -20,7 +20,10 @@ func TestRestart(t *testing.T) {
 	// a webhook for job 0 that failed once and waits for its retry.
 	cfgA := testConfig(t, dir)
 	cfgA.Recognizer = &scripted{blockFrom: 2} // job 0 finishes, job 1 hangs
-	cfgA.WebhookRetry = []time.Duration{1500 * time.Millisecond}
+	// The retry waits an hour, so however slow this machine is it cannot
+	// fire before the restart; the second run's clock is two hours ahead,
+	// so there it is due at once.
+	cfgA.WebhookRetry = []time.Duration{time.Hour}
 	a := startEngineWith(t, cfgA)
 	rc.setSecret(a.registerWebhook(rc.URL, deepscript.EventCompleted).Secret)
 
@@ -49,6 +52,7 @@ func TestRestart(t *testing.T) {
 	// Second run on the same data dir with a recognizer that finishes.
 	cfgB := testConfig(t, dir)
 	cfgB.WebhookRetry = cfgA.WebhookRetry
+	cfgB.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	b := startEngineWith(t, cfgB)
 	done1 := b.waitStatus(job1.ID, deepscript.StatusCompleted, 10*time.Second)
 	b.waitStatus(job2.ID, deepscript.StatusCompleted, 10*time.Second)

@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	m := metrics.New()
 	client := deepscript.New(upstreamURL, apiKey, nil)
+	client.Logger = log
 	rel := relay.New(db, client, m, log)
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
 	poller := backstop.New(db, client, rel, m, log, cfg.PollInterval, cfg.StaleAfter)

@@ -248,3 +248,27 @@ func spans(utts []Utterance) [][2]float64 {
 	}
 	return out
 }
+
+// BenchmarkSplitter cuts one minute of speech-like audio into utterances;
+// MB/s is PCM bytes consumed (32 KB per second of audio).
+func BenchmarkSplitter(b *testing.B) {
+	const seconds = 60
+	b.SetBytes(seconds * SampleRate * 2)
+	for range b.N {
+		sp := NewSplitter(&syllableSource{remaining: seconds * SampleRate}, SplitOptions{})
+		n := 0
+		for {
+			_, err := sp.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n == 0 {
+			b.Fatal("no utterances")
+		}
+	}
+}

@@ -62,3 +62,24 @@ func TestFormats(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkFormats renders an hour-long transcript (1200 segments) in each format.
+func BenchmarkFormats(b *testing.B) {
+	long := &deepscript.Result{Duration: 3600}
+	for i := range 1200 {
+		long.Segments = append(long.Segments, deepscript.Segment{Start: float64(i) * 3, End: float64(i)*3 + 2.5,
+			Text: "the quick brown fox jumps over the lazy dog"})
+	}
+	for _, ext := range []string{"txt", "srt", "vtt", "json"} {
+		b.Run(ext, func(b *testing.B) {
+			var buf bytes.Buffer
+			for range b.N {
+				buf.Reset()
+				if err := Formats[ext].Write(&buf, long); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(int64(buf.Len()))
+		})
+	}
+}

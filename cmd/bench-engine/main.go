@@ -47,8 +47,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench-engine", flag.ContinueOnError)
 	hourMinutes := fs.Int("long-minutes", 60, "length of the long input in minutes (0 skips it)")
 	workers := fs.Int("workers", runtime.NumCPU(), "workers for the parallel run")
+	config := fs.String("config", "", "decoder settings to try, e.g. -config '-pl_window=5,-maxwpf=10'")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	decoder := map[string]string{}
+	for _, kv := range strings.Split(*config, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			decoder[k] = v
+		}
 	}
 	began := time.Now()
 	defer func() { fmt.Fprintf(stdout, "\nbench took %s\n", time.Since(began).Round(time.Second)) }()
@@ -67,7 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// One worker: WER per passage and the single-decoder speed.
 	start := time.Now()
-	ps1, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1})
+	ps1, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1, Config: decoder})
 	if err != nil {
 		return err
 	}
@@ -93,7 +100,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// N workers: the corpus twice over, shared by N goroutines.
 	start = time.Now()
-	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: *workers})
+	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: *workers, Config: decoder})
 	if err != nil {
 		return err
 	}
@@ -119,7 +126,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out.Flush()
 
 	if *hourMinutes > 0 {
-		if err := benchLong(ctx, out, dir, files, *hourMinutes); err != nil {
+		if err := benchLong(ctx, out, dir, files, *hourMinutes, decoder); err != nil {
 			return err
 		}
 	}
@@ -128,12 +135,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // benchLong recognizes the corpus looped to minutes of audio and reports
 // resident memory as it goes: it should be flat after the first minutes.
-func benchLong(ctx context.Context, out *tabwriter.Writer, dir string, files []string, minutes int) error {
+func benchLong(ctx context.Context, out *tabwriter.Writer, dir string, files []string, minutes int, decoder map[string]string) error {
 	long, err := makeLong(ctx, dir, files, minutes)
 	if err != nil {
 		return err
 	}
-	ps, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1})
+	ps, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1, Config: decoder})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -394,7 +396,8 @@ func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	talk := recording(t, dir, "weather.mp3", spoken...)
 
-	base := startApp(t, nil).URL
+	// A small upload limit, so a file over it is cheap to make in the page.
+	base := startApp(t, map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": strconv.Itoa(maxUploadForBrowser)}).URL
 	b := newBrowser(t, base)
 	b.addScript(countEventSources)
 	b.addScript(recordProgress)
@@ -614,5 +617,63 @@ func TestBrowser(t *testing.T) {
 		t.Logf("progress before reload %d%%, values after: %v", before, seen)
 		b.screenshot(t.Name())
 	})
+
+	step("DropFilesWithSizeCheck", func(t *testing.T, b *browserTab) {
+		clip := recording(t, dir, "dropped.mp3", "This file was dropped on the page.")
+		data, err := os.ReadFile(clip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.open("/")
+		rowsBefore := eval[int](b, `document.querySelectorAll('[data-testid="job-row"]').length`)
+		// A real drop event carrying two files: the recording, and one a
+		// byte over the server's limit that must be refused in the page.
+		eval[chromedp.Void](b, fmt.Sprintf(`(() => {
+			const bytes = Uint8Array.from(atob(%q), c => c.charCodeAt(0));
+			const dt = new DataTransfer();
+			dt.items.add(new File([bytes], "dropped.mp3", {type: "audio/mpeg"}));
+			dt.items.add(new File([new Uint8Array(%d)], "huge.wav", {type: "audio/wav"}));
+			const zone = document.querySelector('[data-testid="drop-zone"]');
+			zone.dispatchEvent(new DragEvent("dragenter", {dataTransfer: dt, bubbles: true, cancelable: true}));
+			zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		})()`, base64.StdEncoding.EncodeToString(data), maxUploadForBrowser+1))
+		b.waitFor("two upload items", `document.querySelectorAll('[data-testid="upload-item"]').length === 2`, 10*time.Second)
+		b.waitFor("the size error next to the big file",
+			`Array.from(document.querySelectorAll('[data-testid="upload-item"]')).some(i => i.textContent.includes("huge.wav") && i.querySelector('[data-testid="upload-error"]')?.textContent.includes("at most"))`,
+			5*time.Second)
+		b.waitFor("the dropped recording's row", fmt.Sprintf(`document.querySelectorAll('[data-testid="job-row"]').length === %d`, rowsBefore+1), 30*time.Second)
+		sent := eval[int](b, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/jobs') && e.initiatorType === 'xmlhttprequest').length`)
+		if sent != 1 {
+			b.fail("%d upload requests, want 1: the oversized file must be refused before sending", sent)
+		}
+		b.screenshot(t.Name())
+	})
+
+	step("DeleteAsksFirst", func(t *testing.T, b *browserTab) {
+		b.open("/")
+		rows := eval[int](b, `document.querySelectorAll('[data-testid="job-row"]').length`)
+		answer := make(chan bool, 2)
+		answer <- false // the first time, the person changes their mind
+		answer <- true
+		chromedp.Listen(b.ctx, func(ev any) {
+			if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+				accept := <-answer
+				// Answered from another goroutine: the click waits for it.
+				go chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+			}
+		})
+		b.do("click delete, then cancel", chromedp.Click(chromedp.CSS(`[data-testid="job-row"] [data-testid="delete"]`)))
+		b.waitFor("the dialog to be answered", `document.readyState === "complete"`, 5*time.Second)
+		if got := eval[int](b, `document.querySelectorAll('[data-testid="job-row"]').length`); got != rows {
+			b.fail("cancelled delete removed a job: %d rows, want %d", got, rows)
+		}
+		b.do("click delete, then confirm", chromedp.Click(chromedp.CSS(`[data-testid="job-row"] [data-testid="delete"]`)))
+		b.waitFor("one row fewer", fmt.Sprintf(`document.querySelectorAll('[data-testid="job-row"]').length === %d`, rows-1), 15*time.Second)
+		b.screenshot(t.Name())
+	})
 	t.Logf("browser tests took %v", time.Since(started).Round(time.Millisecond))
 }
+
+// maxUploadForBrowser is the upload limit of the browser tests' app: above
+// every recording they make, small enough to exceed in the page.
+const maxUploadForBrowser = 4 << 20

@@ -171,8 +171,10 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]Job, error) {
 
 // StaleJobs lists submitted, unfinished jobs submitted before cutoff.
 func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) {
+	// UTC like every stored time: the driver writes a time as text with
+	// its zone, and SQLite compares that text.
 	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing')
-		AND submitted_at <= ? ORDER BY submitted_at`, cutoff)
+		AND submitted_at <= ? ORDER BY submitted_at`, cutoff.UTC())
 }
 
 // MarkSubmitted records the upstream's id for a job.
@@ -192,8 +194,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, jobID string, t deepscript.Tr
 
 // ScheduleSubmit records a failed submit attempt and when to try again.
 func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) error {
+	// UTC like every stored time (see StaleJobs).
 	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET submit_tries = submit_tries + 1, next_submit_at = ?
-		WHERE id = ? AND upstream_id IS NULL`, at, jobID)
+		WHERE id = ? AND upstream_id IS NULL`, at.UTC(), jobID)
 	if err != nil {
 		return fmt.Errorf("store: unable to reschedule job %s: %w", jobID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"scribe/deepscript"
 	"scribe/store"
@@ -210,5 +211,42 @@ func BenchmarkApplyUpdate(b *testing.B) {
 		if err != nil || !changed {
 			b.Fatalf("update %d: changed=%v err=%v", i, changed, err)
 		}
+	}
+}
+
+// TestTimesInOtherZones passes times that are not in UTC, as the submitter
+// and the backstop compute them from time.Now: SQLite compares stored times
+// as text, so they must be stored and compared in one zone.
+func TestTimesInOtherZones(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	submittedJob(t, s, "a@example.com", "tr_1")
+	east := time.FixedZone("UTC+5", 5*3600)
+
+	stale, err := s.StaleJobs(ctx, s.Now().Add(-time.Minute).In(east))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(stale), 0; got != want {
+		t.Fatalf("StaleJobs with a cutoff before submission, in UTC+5: %d jobs, want %d", got, want)
+	}
+
+	u, err := s.CreateUser(ctx, "b@example.com", []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.CreateJob(ctx, store.Job{ID: "queued", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ScheduleSubmit(ctx, q.ID, s.Now().Add(-time.Minute).In(east)); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueSubmissions(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].ID != q.ID {
+		t.Fatalf("a submission rescheduled a minute ago (in UTC+5) is not due: %v", due)
 	}
 }

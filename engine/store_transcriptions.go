@@ -19,7 +19,7 @@ type newTranscription struct {
 	WebhookURL     string
 	AudioPath      string
 	FileSHA256     string
-	Duration       float64 // probed, also the charge
+	Duration       float64 // probed, also the charge; 0 when unknown
 	IdempotencyKey string
 }
 
@@ -156,11 +156,17 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 			return err
 		}
 		out.Deliveries = queued
+		// A duration ffprobe could not tell (a streamed webm, say) is
+		// stored as NULL: the contract's "null until known".
+		var duration sql.NullFloat64
+		if in.Duration > 0 {
+			duration = sql.NullFloat64{Float64: in.Duration, Valid: true}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO transcriptions
 			(id, status, created_at, updated_at, duration, language, metadata, webhook_url,
 			 audio_path, file_sha256, charged_seconds)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			in.ID, deepscript.StatusQueued, millis(now), millis(now), in.Duration, in.Language,
+			in.ID, deepscript.StatusQueued, millis(now), millis(now), duration, in.Language,
 			in.Metadata, in.WebhookURL, in.AudioPath, in.FileSHA256, s.chargeFor(in.Duration)); err != nil {
 			return fmt.Errorf("store: unable to insert transcription: %w", err)
 		}

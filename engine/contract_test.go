@@ -40,3 +40,29 @@ func TestDurationNullUntilKnown(t *testing.T) {
 		t.Errorf("completed duration %v, want the decoded length", done.Duration)
 	}
 }
+
+// Webhook payload times are RFC 3339 UTC ("…Z") even when the process's
+// clock or zone is not UTC.
+func TestWebhookTimesAreUTC(t *testing.T) {
+	zone := time.FixedZone("UTC+5", 5*3600)
+	e := startEngine(t, func(c *Config) {
+		c.Now = func() time.Time { return time.Now().In(zone) }
+		c.BalanceSeconds, c.BalanceLowSeconds = 100, 99
+	})
+	rc := newReceiver(t)
+	ep := e.registerWebhook(rc.URL, deepscript.EventCompleted, deepscript.EventBalanceLow)
+	rc.setSecret(ep.Secret)
+	tr := e.mustSubmit(clips.short, map[string]string{"webhook_url": rc.URL})
+	e.waitStatus(tr.ID, deepscript.StatusCompleted, 10*time.Second)
+	got := rc.waitFor(t, 2, 5*time.Second)
+	for _, d := range got {
+		var raw struct {
+			CreatedAt string `json:"created_at"`
+		}
+		decodeInto(t, d.Body, &raw)
+		ts, err := time.Parse(time.RFC3339Nano, raw.CreatedAt)
+		if err != nil || ts.Location() != time.UTC || raw.CreatedAt[len(raw.CreatedAt)-1] != 'Z' {
+			t.Errorf("%s created_at %q, want an RFC 3339 UTC time", d.Event.Event, raw.CreatedAt)
+		}
+	}
+}

@@ -571,3 +571,11 @@ func (e *testEngine) audioFiles() []string {
 	}
 	return names
 }
+
+// decodeInto decodes JSON body into v, failing the test on error.
+func decodeInto(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("decoding %T from %s: %v", v, body, err)
+	}
+}

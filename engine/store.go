@@ -32,7 +32,7 @@ type store struct {
 	writer *sql.DB // one connection: SQLite has one writer at a time
 	reader *sql.DB // many read-only connections, concurrent thanks to WAL
 
-	// now is the clock; tests replace it.
+	// now is the clock, in UTC; tests replace it.
 	now func() time.Time
 
 	// grantSeconds is the configured balance (0 = unlimited) and
@@ -68,7 +68,10 @@ func openStore(ctx context.Context, path string, now func() time.Time) (*store, 
 	if now == nil {
 		now = time.Now
 	}
-	return &store{writer: writer, reader: reader, now: now}, nil
+	// Every time the store hands out (webhook payloads included) is UTC,
+	// as the contract wants, whatever the local zone or the given clock.
+	utcNow := func() time.Time { return now().UTC() }
+	return &store{writer: writer, reader: reader, now: utcNow}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

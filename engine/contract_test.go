@@ -66,3 +66,24 @@ func TestWebhookTimesAreUTC(t *testing.T) {
 		}
 	}
 }
+
+// A retry with the same Idempotency-Key returns the same transcription as
+// it is now: once completed, with its result, like GET shows it.
+func TestIdempotentReplayOfCompletedJob(t *testing.T) {
+	e := startEngine(t, nil)
+	key := http.Header{"Idempotency-Key": {"replay-done"}}
+	status, body := e.submit(clips.short, nil, key)
+	if status != http.StatusCreated {
+		t.Fatalf("first submit: %d %s", status, body)
+	}
+	first := decode[deepscript.Transcription](t, body)
+	e.waitStatus(first.ID, deepscript.StatusCompleted, 10*time.Second)
+	status, body = e.submit(clips.short, nil, key)
+	if status != http.StatusOK {
+		t.Fatalf("retry: %d %s, want 200", status, body)
+	}
+	again := decode[deepscript.Transcription](t, body)
+	if again.ID != first.ID || again.Status != deepscript.StatusCompleted || again.Result == nil {
+		t.Errorf("retry answer %s: want %s completed with its result", body, first.ID)
+	}
+}

@@ -91,7 +91,9 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 				a.writeError(w, r, errIdempotencyConflict)
 				return
 			}
-			t, err := a.store.Transcription(r.Context(), trID, false)
+			// The job as it is now, with its result once completed, as
+			// GET /v1/transcriptions/{id} shows it.
+			t, err := a.store.Transcription(r.Context(), trID, true)
 			if err != nil {
 				a.writeError(w, r, err)
 				return
@@ -130,7 +132,12 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if out.Existing {
-		writeJSON(w, http.StatusOK, out.Transcription)
+		t, err := a.store.Transcription(r.Context(), out.Transcription.ID, true)
+		if err != nil {
+			a.writeError(w, r, storeNotFound(err, "transcription"))
+			return
+		}
+		writeJSON(w, http.StatusOK, t)
 		return
 	}
 	keep = true

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,17 @@ func TestIdempotentReplayOfCompletedJob(t *testing.T) {
 	again := decode[deepscript.Transcription](t, body)
 	if again.ID != first.ID || again.Status != deepscript.StatusCompleted || again.Result == nil {
 		t.Errorf("retry answer %s: want %s completed with its result", body, first.ID)
+	}
+}
+
+// The Idempotency-Key limit is 255 characters, not bytes.
+func TestIdempotencyKeyLimitInCharacters(t *testing.T) {
+	e := startEngine(t, nil)
+	long := strings.Repeat("é", 255) // 510 bytes
+	if status, body := e.submit(clips.short, nil, http.Header{"Idempotency-Key": {long}}); status != http.StatusCreated {
+		t.Errorf("255-character key: %d %s, want 201", status, body)
+	}
+	if status, body := e.submit(clips.short, nil, http.Header{"Idempotency-Key": {long + "é"}}); status != http.StatusBadRequest {
+		t.Errorf("256-character key: %d %s, want 400", status, body)
 	}
 }

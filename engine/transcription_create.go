@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"scribe/deepscript"
 	"scribe/speech"
@@ -44,7 +45,7 @@ type uploadForm struct {
 // validate, probe, then store a queued job.
 func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey {
+	if utf8.RuneCountInString(key) > maxIdempotencyKey {
 		a.writeError(w, r, invalidRequest("Idempotency-Key is longer than %d characters", maxIdempotencyKey))
 		return
 	}

@@ -100,3 +100,11 @@ func TestIdempotencyKeyLimitInCharacters(t *testing.T) {
 		t.Errorf("256-character key: %d %s, want 400", status, body)
 	}
 }
+
+// The contract wants ": ping" at least every 15 s; the default interval
+// must stay clearly under it, so a ping never arrives late.
+func TestDefaultPingIntervalUnder15s(t *testing.T) {
+	if got := DefaultConfig().PingInterval; got <= 0 || got > 12*time.Second {
+		t.Errorf("default ping interval %s, want at most 12 s", got)
+	}
+}

@@ -21,10 +21,13 @@ func newError(status int, message string) error { return &clientError{status, me
 
 var errUnauthorized = newError(http.StatusUnauthorized, "Please sign in first.")
 
+// errInternalMessage is all a person sees of a failure on our side.
+const errInternalMessage = "Something went wrong on our side. Please try again."
+
 // fail is the one error path: domain errors map to a status and a message;
 // anything else is logged and shown as a generic 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, message := http.StatusInternalServerError, "Something went wrong on our side. Please try again."
+	status, message := http.StatusInternalServerError, errInternalMessage
 	var ce *clientError
 	var tooBig *http.MaxBytesError
 	switch {

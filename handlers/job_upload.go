@@ -82,7 +82,14 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 			body.Jobs = append(body.Jobs, toJSON(j))
 		}
 		for _, p := range problems {
-			body.Errors = append(body.Errors, p.Error())
+			var ce *clientError
+			if !errors.As(p, &ce) {
+				// An internal failure's text names paths and SQL: log it,
+				// show the generic message fail would.
+				h.Log.Error("handlers: upload failed", "user_id", u.ID, "error", p)
+				ce = &clientError{message: errInternalMessage}
+			}
+			body.Errors = append(body.Errors, ce.message)
 		}
 		writeJSON(w, http.StatusCreated, body)
 		return

@@ -25,6 +25,9 @@ type Poller struct {
 	Interval time.Duration
 	// StaleAfter is how long after submission a job counts as stale.
 	StaleAfter time.Duration
+	// resumeAt is when the upstream's last Retry-After ends: no poll is
+	// sent before it. Used only by Run's goroutine.
+	resumeAt time.Time
 }
 
 // New returns a Poller; nothing runs until Run.
@@ -53,16 +56,22 @@ func (p *Poller) sweep(ctx context.Context) {
 		return
 	}
 	for _, j := range jobs {
+		// Rate limited: honour Retry-After for every job, not only the one
+		// that drew the 429, and across sweeps.
+		if wait := time.Until(p.resumeAt); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		if wait := p.poll(ctx, j); wait > 0 {
-			// Rate limited: honour Retry-After, but never past the next sweep.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(min(wait, p.Interval)):
-			}
+			p.resumeAt = time.Now().Add(wait)
 		}
 	}
 }

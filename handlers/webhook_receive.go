@@ -16,12 +16,18 @@ import (
 // maxWebhookBytes caps a delivery; a transcript of several hours fits.
 const maxWebhookBytes = 16 << 20
 
+// webhookDeadline bounds the work behind one delivery (fetching a result
+// the body lacks, writing it): the contract gives us 15 s to answer, and
+// past that the upstream counts a timeout anyway. A variable for tests.
+var webhookDeadline = 10 * time.Second
+
 // receiveWebhook verifies a delivery's signature over the raw body, drops
 // repeats by webhook-id, and applies the event through the relay. It never
 // moves a job backwards; anything it cannot use yet is left to the other
 // channels.
 func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, cancel := context.WithTimeout(r.Context(), webhookDeadline)
+	defer cancel()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 	if err != nil {
 		h.webhookAnswer(w, "rejected", http.StatusRequestEntityTooLarge, "body too large")

@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"scribe/deepscript"
+	"scribe/store"
+)
+
+// signedWebhook builds a delivery of body signed with secret, as the
+// upstream sends it.
+func signedWebhook(t *testing.T, secret, msgID, body string) *http.Request {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	sig, err := wh.Sign(msgID, now, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/webhooks/deepscript", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", msgID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	return req
+}
+
+// submittedJobFor records a user's job the upstream knows as upstreamID,
+// and the webhook secret; it returns the secret.
+func submittedJobFor(t *testing.T, s *store.Store, upstreamID string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "ada@example.com", []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: upstreamID}); err != nil {
+		t.Fatal(err)
+	}
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef01234567"))
+	if err := s.SetSettings(ctx, map[string]string{store.SettingWebhookSecret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// TestWebhookAnswersInTime sends a completed event without its result
+// while the upstream's GET hangs: the receiver must still answer (503, so
+// the upstream retries) well within the contract's 15 s.
+func TestWebhookAnswersInTime(t *testing.T) {
+	defer func(d time.Duration) { webhookDeadline = d }(webhookDeadline)
+	webhookDeadline = 300 * time.Millisecond
+	stop := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer hanging.Close()
+	defer close(stop)
+	h := newTestHandler(t, hanging.URL)
+	h.Client.CallTimeout = 5 * time.Second // the default 30 s, shortened so a failure ends sooner
+	secret := submittedJobFor(t, h.Store, "tr_1")
+
+	req := signedWebhook(t, secret, "msg_1", `{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z"}`)
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	h.Routes().ServeHTTP(rec, req)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("answered after %v; want within the webhook deadline", took)
+	}
+	if got, want := rec.Code, http.StatusServiceUnavailable; got != want {
+		t.Fatalf("status %d, want %d: %s", got, want, rec.Body)
+	}
+}

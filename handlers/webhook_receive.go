@@ -99,10 +99,7 @@ func (h *Handler) applyWebhook(ctx context.Context, webhookID string, ev deepscr
 		u.Status, u.Result = deepscript.StatusCompleted, ev.Result
 	} else {
 		u.Status = deepscript.StatusFailed
-		u.Error = relay.FailureMessage(ev.Error)
-		if u.Error == "" {
-			u.Error = "Transcription failed."
-		}
+		u.Error = relay.FailureMessage(ev.Error) // store.DefaultFailure when empty
 	}
 	// The webhook-id is recorded in the same transaction as the change.
 	_, err := h.Relay.Apply(ctx, u)

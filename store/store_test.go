@@ -250,3 +250,18 @@ func TestTimesInOtherZones(t *testing.T) {
 		t.Fatalf("a submission rescheduled a minute ago (in UTC+5) is not due: %v", due)
 	}
 }
+
+// TestFailedWithoutError applies a failure that carries no error object, as
+// a stream event or a /status answer may: the job still says it failed.
+func TestFailedWithoutError(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	submittedJob(t, s, "a@example.com", "tr_1")
+	j, changed, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Via: store.ViaSSE})
+	if err != nil || !changed {
+		t.Fatalf("changed=%v, %v", changed, err)
+	}
+	if got, want := j.Error, store.DefaultFailure; got != want {
+		t.Fatalf("error %q, want %q", got, want)
+	}
+}

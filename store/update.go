@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -28,6 +29,9 @@ type Update struct {
 
 // ErrDuplicate reports a webhook-id that was already handled.
 var ErrDuplicate = errors.New("duplicate webhook")
+
+// DefaultFailure is a failed job's message when the upstream gave none.
+const DefaultFailure = "Transcription failed."
 
 // ErrMissingResult reports a completed update without its transcript.
 var ErrMissingResult = errors.New("completed update without result")
@@ -94,7 +98,9 @@ func advance(j Job, u Update) (Job, bool) {
 	case deepscript.StatusCompleted:
 		next.Progress = 1
 	case deepscript.StatusFailed:
-		next.Error = u.Error
+		// A failure always says so: the stream and /status may carry no
+		// error object, and the job's "error" must not then be null.
+		next.Error = cmp.Or(u.Error, DefaultFailure)
 	}
 	if u.Status.Final() {
 		next.CompletedVia = u.Via

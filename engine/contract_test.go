@@ -65,6 +65,10 @@ func TestWebhookTimesAreUTC(t *testing.T) {
 		if err != nil || ts.Location() != time.UTC || raw.CreatedAt[len(raw.CreatedAt)-1] != 'Z' {
 			t.Errorf("%s created_at %q, want an RFC 3339 UTC time", d.Event.Event, raw.CreatedAt)
 		}
+		// Milliseconds at most, like the API's other times.
+		if !ts.Equal(ts.Truncate(time.Millisecond)) {
+			t.Errorf("%s created_at %q, want millisecond precision", d.Event.Event, raw.CreatedAt)
+		}
 	}
 }
 

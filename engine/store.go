@@ -69,8 +69,9 @@ func openStore(ctx context.Context, path string, now func() time.Time) (*store, 
 		now = time.Now
 	}
 	// Every time the store hands out (webhook payloads included) is UTC,
-	// as the contract wants, whatever the local zone or the given clock.
-	utcNow := func() time.Time { return now().UTC() }
+	// as the contract wants, whatever the local zone or the given clock,
+	// and in whole milliseconds like the times it stores.
+	utcNow := func() time.Time { return now().UTC().Truncate(time.Millisecond) }
 	return &store{writer: writer, reader: reader, now: utcNow}, nil
 }
 

@@ -128,15 +128,24 @@ func (s *Submitter) submit(ctx context.Context, j store.Job) {
 		s.handleError(ctx, j, err)
 		return
 	}
-	j, err = s.store.MarkSubmitted(ctx, j.ID, *t)
+	sj, err := s.store.MarkSubmitted(ctx, j.ID, *t)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted by its owner while the upload was in flight: delete the
+		// upstream copy too, as the delete itself would have.
+		s.log.Info("submit: job deleted during its upload; deleting it upstream", "job_id", j.ID, "upstream_id", t.ID)
+		if err := s.client.DeleteTranscription(ctx, t.ID); err != nil && !deepscript.IsNotFound(err) {
+			s.log.Warn("submit: unable to delete upstream transcription", "job_id", j.ID, "upstream_id", t.ID, "error", err)
+		}
+		return
+	}
 	if err != nil {
 		s.log.Error("submit: unable to record submission", "job_id", j.ID, "upstream_id", t.ID, "error", err)
 		return
 	}
 	s.metrics.Submits.WithLabelValues("ok").Inc()
-	s.log.Info("submit: job accepted upstream", "job_id", j.ID, "upstream_id", t.ID)
-	s.relay.Publish(j)
-	s.relay.Watch(j)
+	s.log.Info("submit: job accepted upstream", "job_id", sj.ID, "upstream_id", t.ID)
+	s.relay.Publish(sj)
+	s.relay.Watch(sj)
 }
 
 func (s *Submitter) handleError(ctx context.Context, j store.Job, err error) {

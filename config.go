@@ -113,3 +113,10 @@ func (c Config) Validate() error {
 func (c Config) webhookURL() string {
 	return strings.TrimRight(c.PublicURL, "/") + "/webhooks/deepscript"
 }
+
+// secureCookies reports whether the app is served over https, so its
+// cookies must be Secure. The scheme is case-insensitive ("HTTPS://" too).
+func (c Config) secureCookies() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	h := handlers.New(handlers.Config{
 		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
 		MaxUploadBytes: cfg.MaxUploadBytes,
-		SecureCookies:  len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
+		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Submit: sub.Wake, Shutdown: draining})
 

@@ -5,8 +5,9 @@ package main
 // the way a person would (sign up, pick files, watch, click, download).
 //
 // They need /usr/bin/chromium, flite and ffmpeg, and skip without them.
-// Each subtest saves a screenshot under testdata/artifacts/; the upload and
-// finished-job ones are also copied to docs/screenshots/ for the README.
+// Each subtest saves a screenshot under testdata/artifacts/; with
+// SCRIBE_UPDATE_SCREENSHOTS=1 the upload and finished-job ones are also
+// copied to docs/screenshots/ for the README.
 
 import (
 	"context"
@@ -350,10 +351,11 @@ func recording(t *testing.T, dir, name string, sentences ...string) string {
 	return out
 }
 
-// copyFile copies a screenshot to where the docs use it.
+// copyFile copies a screenshot to where the docs use it, when
+// SCRIBE_UPDATE_SCREENSHOTS is set: a plain test run leaves tracked files alone.
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
-	if from == "" {
+	if from == "" || os.Getenv("SCRIBE_UPDATE_SCREENSHOTS") == "" {
 		return
 	}
 	b, err := os.ReadFile(from)

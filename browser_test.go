@@ -4,7 +4,7 @@ package main
 // run on port 0 against the embedded engine, and chromedp drives the browser
 // the way a person would (sign up, pick files, watch, click, download).
 //
-// They need /usr/bin/chromium, flite and ffmpeg, and skip without them.
+// They need /usr/bin/chromium, flite and ffmpeg (.ci/run installs them).
 // Each subtest saves a screenshot under testdata/artifacts/; with
 // SCRIBE_UPDATE_SCREENSHOTS=1 the upload and finished-job ones are also
 // copied to docs/screenshots/ for the README.

@@ -22,6 +22,7 @@ func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, u store.User
 		h.Log.Warn("handlers: unable to remove audio", "job_id", j.ID, "error", err)
 	}
 	if j.UpstreamID != "" {
+		h.Relay.Forget(j.UpstreamID)
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
 		if err := h.Client.DeleteTranscription(ctx, j.UpstreamID); err != nil && !deepscript.IsNotFound(err) {

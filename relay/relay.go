@@ -94,6 +94,9 @@ func (r *Relay) Watch(j store.Job) {
 	}()
 }
 
+// Forget stops following a job's upstream stream (its job was deleted).
+func (r *Relay) Forget(upstreamID string) { r.unwatch(upstreamID) }
+
 func (r *Relay) unwatch(upstreamID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

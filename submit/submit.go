@@ -145,6 +145,16 @@ func (s *Submitter) submit(ctx context.Context, j store.Job) {
 	s.metrics.Submits.WithLabelValues("ok").Inc()
 	s.log.Info("submit: job accepted upstream", "job_id", sj.ID, "upstream_id", t.ID)
 	s.relay.Publish(sj)
+	if t.Status != deepscript.StatusQueued {
+		// A replayed create (same Idempotency-Key after a lost answer or a
+		// restart) may find the job already running or done: take that
+		// state now rather than waiting for another channel.
+		_, err := s.relay.Apply(ctx, store.Update{UpstreamID: t.ID, Status: t.Status, Progress: t.Progress,
+			Error: relay.FailureMessage(t.Error), Via: store.ViaPoll, UpstreamAt: t.UpdatedAt})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("submit: unable to apply the state the upstream answered with", "job_id", sj.ID, "error", err)
+		}
+	}
 	s.relay.Watch(sj)
 }
 

@@ -74,3 +74,59 @@ func TestDeletedDuringUpload(t *testing.T) {
 		t.Fatalf("upstream deletes %v; want [tr_1]", deleted)
 	}
 }
+
+// TestReplayedCreateAlreadyDone: a create replayed with the same
+// Idempotency-Key answers with a transcription that has already completed;
+// the job takes that state at once, result included.
+func TestReplayedCreateAlreadyDone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "scribe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, "ada@example.com", []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := filepath.Join(dir, "a.audio")
+	if err := os.WriteFile(audio, []byte("RIFF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := db.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := deepscript.Transcription{ID: "tr_1", Status: deepscript.StatusCompleted, Progress: 1}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/transcriptions", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(done) // 200: the job this key already made
+	})
+	mux.HandleFunc("GET /v1/transcriptions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		withResult := done
+		withResult.Result = &deepscript.Result{Text: "already done"}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(withResult)
+	})
+	upstream := httptest.NewServer(mux)
+	defer upstream.Close()
+
+	log := slog.New(slog.DiscardHandler)
+	c := deepscript.New(upstream.URL, "key", nil)
+	m := metrics.New()
+	s := New(db, c, relay.New(db, c, m, log), m, log, "http://app.example/webhooks/deepscript")
+	s.submit(ctx, j)
+
+	got, err := db.Job(ctx, u.ID, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != deepscript.StatusCompleted || got.CompletedVia != store.ViaPoll {
+		t.Fatalf("job after a replayed create: %s via %q, want completed via poll", got.Status, got.CompletedVia)
+	}
+	if r, err := db.Result(ctx, j.ID); err != nil || r.Text != "already done" {
+		t.Fatalf("result = %+v, %v", r, err)
+	}
+}

@@ -391,9 +391,6 @@ const readRows = `Array.from(document.querySelectorAll('[data-testid="job-list"]
 }))`
 
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser tests are slow")
-	}
 	started := time.Now()
 	dir := t.TempDir()
 	talk := recording(t, dir, "weather.mp3", spoken...)

@@ -158,9 +158,6 @@ func TestSplitter(t *testing.T) {
 // the splitter and checks the heap after 30 min is no bigger than after
 // 10 min: it must never hold the input.
 func TestSplitterMemoryFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long input")
-	}
 	const minutes = 30
 	src := &syllableSource{remaining: minutes * 60 * SampleRate}
 	s := NewSplitter(src, SplitOptions{})

@@ -1,15 +1,19 @@
 # scribe: see README.md for what each target does.
 GO ?= go
+# Debian packages: what the app needs to run, and what the tests add.
+RUN_DEBS := ffmpeg pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev pkg-config gcc
+TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test generate lint bench bench-engine build
+.PHONY: run test generate lint bench bench-engine build deps-run deps-test
 
-run:
+run: deps-run
 	$(GO) run . serve
 
-build:
+build: deps-run
 	$(GO) build -o bin/scribe .
 
-test: lint
+test: deps-test lint
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 generate:
@@ -24,5 +28,14 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
-bench-engine:
+bench-engine: deps-test
 	$(GO) run ./cmd/bench-engine
+
+# Install the Debian packages that are missing (nothing to do when all are there).
+deps-run deps-test: deps-%:
+	@missing=$$(for p in $(if $(filter run,$*),$(RUN_DEBS),$(TEST_DEBS)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi

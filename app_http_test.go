@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,6 +62,33 @@ func TestAccounts(t *testing.T) {
 			if resp.StatusCode != 401 {
 				t.Errorf("GET %s signed out: %d, want 401", path, resp.StatusCode)
 			}
+		}
+	})
+	t.Run("LogoutRevokesCopiedCookie", func(t *testing.T) {
+		grace := newUser(t, app, "grace@example.com")
+		u, _ := url.Parse(app.URL)
+		thief := &http.Client{CheckRedirect: c.CheckRedirect}
+		thief.Jar, _ = cookiejar.New(nil)
+		thief.Jar.SetCookies(u, grace.Jar.Cookies(u))
+		resp, err := thief.Get(app.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(resp); resp.StatusCode != 200 {
+			t.Fatalf("copied cookie before log-out: %d, want 200", resp.StatusCode)
+		}
+		resp, err = grace.Post(app.URL+"/logout", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		resp, err = thief.Get(app.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
+			t.Fatalf("copied cookie after log-out: %d → %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 	t.Run("TamperedCookie", func(t *testing.T) {

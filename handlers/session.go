@@ -12,6 +12,7 @@ import (
 const (
 	sessionName   = "scribe"
 	sessionUserID = "uid"
+	sessionVer    = "ver"
 	sessionMaxAge = 30 * 24 * 60 * 60
 )
 
@@ -46,13 +47,16 @@ func (h *Handler) currentUser(r *http.Request) (store.User, bool) {
 		}
 		return store.User{}, false
 	}
+	if ver, _ := h.session(r).Values[sessionVer].(int64); ver != u.SessionVersion {
+		return store.User{}, false // revoked by a log-out
+	}
 	return u, true
 }
 
 // signIn starts a fresh session for u.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u store.User) error {
 	s := h.session(r)
-	s.Values = map[any]any{sessionUserID: u.ID}
+	s.Values = map[any]any{sessionUserID: u.ID, sessionVer: u.SessionVersion}
 	return s.Save(r, w)
 }
 

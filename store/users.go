@@ -16,6 +16,8 @@ type User struct {
 	Email        string
 	PasswordHash []byte
 	CreatedAt    time.Time
+	// SessionVersion is stamped into session cookies; bumping it revokes them.
+	SessionVersion int64
 }
 
 // CreateUser adds an account; ErrConflict when the email is taken.
@@ -46,8 +48,8 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 
 func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
 	var u User
-	err := s.reader.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at FROM users WHERE "+where, arg).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt)
+	err := s.reader.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at, session_version FROM users WHERE "+where, arg).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt, &u.SessionVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -55,4 +57,12 @@ func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
 		return User{}, fmt.Errorf("store: unable to load user: %w", err)
 	}
 	return u, nil
+}
+
+// RevokeSessions invalidates every session issued to a user so far.
+func (s *Store) RevokeSessions(ctx context.Context, userID int64) error {
+	if _, err := s.writer.ExecContext(ctx, "UPDATE users SET session_version = session_version + 1 WHERE id = ?", userID); err != nil {
+		return fmt.Errorf("store: unable to revoke sessions of user %d: %w", userID, err)
+	}
+	return nil
 }

@@ -2,16 +2,15 @@ package deepscript
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -164,7 +163,8 @@ func TestCreateTranscription(t *testing.T) {
 		if !errors.As(err, &apiErr) {
 			// The server may reset the connection before the client reads
 			// its answer; that is a network error, which is fine too.
-			if !IsTemporary(err) {
+			var urlErr *url.Error
+			if !errors.As(err, &urlErr) {
 				t.Fatalf("err = %v, want *APIError 413 or a network error", err)
 			}
 			return
@@ -322,8 +322,8 @@ func TestAPIError(t *testing.T) {
 			if *got != tc.want {
 				t.Errorf("APIError = %+v, want %+v", *got, tc.want)
 			}
-			if got, want := IsTemporary(err), tc.temporary; got != want {
-				t.Errorf("IsTemporary = %v, want %v", got, want)
+			if got, want := got.Temporary(), tc.temporary; got != want {
+				t.Errorf("Temporary() = %v, want %v", got, want)
 			}
 			if !strings.HasPrefix(err.Error(), "deepscript: ") {
 				t.Errorf("message %q lacks prefix", err)
@@ -332,38 +332,3 @@ func TestAPIError(t *testing.T) {
 	}
 }
 
-func TestIsTemporary(t *testing.T) {
-	t.Run("NetworkError", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		c := New("http://"+addr, "k", nil)
-		_, err = c.Status(t.Context(), "tr_1")
-		if err == nil || !IsTemporary(err) {
-			t.Errorf("IsTemporary(%v) = false, want true", err)
-		}
-	})
-	t.Run("CancelledContext", func(t *testing.T) {
-		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {})
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		_, err := c.Status(ctx, "tr_1")
-		if err == nil || IsTemporary(err) {
-			t.Errorf("IsTemporary(%v) = true, want false", err)
-		}
-	})
-	t.Run("ResponseTooLarge", func(t *testing.T) {
-		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(`{"id":"`))
-			w.Write(bytes.Repeat([]byte("x"), maxJSONBody))
-			w.Write([]byte(`"}`))
-		})
-		_, err := c.Status(t.Context(), "tr_1")
-		if err == nil || !strings.Contains(err.Error(), "over") {
-			t.Errorf("err = %v, want a size error", err)
-		}
-	})
-}

@@ -1,14 +1,11 @@
 package deepscript
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -60,26 +57,6 @@ func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
 
 // IsUnauthorized reports whether err is a 401 answer (missing or wrong key).
 func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
-
-// IsTemporary reports whether a call that failed with err is worth
-// retrying: a temporary APIError (408, 429, 5xx) or a network failure. A
-// cancelled context is not temporary; neither is a malformed answer.
-func IsTemporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Temporary()
-	}
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	var urlErr *url.Error
-	var netErr net.Error
-	return errors.As(err, &urlErr) || errors.As(err, &netErr) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
-}
 
 func hasStatus(err error, status int) bool {
 	var apiErr *APIError

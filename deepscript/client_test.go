@@ -331,4 +331,3 @@ func TestAPIError(t *testing.T) {
 		})
 	}
 }
-

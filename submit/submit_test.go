@@ -21,24 +21,7 @@ import (
 // transcription the upstream created for it must be deleted as well.
 func TestDeletedDuringUpload(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "scribe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	u, err := db.CreateUser(ctx, "ada@example.com", []byte("hash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio := filepath.Join(dir, "a.audio")
-	if err := os.WriteFile(audio, []byte("RIFF"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	j, err := db.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, u, j := queuedJob(t)
 
 	var mu sync.Mutex
 	var deleted []string
@@ -61,11 +44,7 @@ func TestDeletedDuringUpload(t *testing.T) {
 	upstream := httptest.NewServer(mux)
 	defer upstream.Close()
 
-	log := slog.New(slog.DiscardHandler)
-	c := deepscript.New(upstream.URL, "key", nil)
-	c.Logger = log
-	m := metrics.New()
-	s := New(db, c, relay.New(db, c, m, log), m, log, "http://app.example/webhooks/deepscript")
+	s := newSubmitter(db, upstream.URL)
 	s.submit(ctx, j)
 
 	mu.Lock()
@@ -80,24 +59,7 @@ func TestDeletedDuringUpload(t *testing.T) {
 // the job takes that state at once, result included.
 func TestReplayedCreateAlreadyDone(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "scribe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	u, err := db.CreateUser(ctx, "ada@example.com", []byte("hash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio := filepath.Join(dir, "a.audio")
-	if err := os.WriteFile(audio, []byte("RIFF"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	j, err := db.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, u, j := queuedJob(t)
 	done := deepscript.Transcription{ID: "tr_1", Status: deepscript.StatusCompleted, Progress: 1}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/transcriptions", func(w http.ResponseWriter, r *http.Request) {
@@ -113,10 +75,7 @@ func TestReplayedCreateAlreadyDone(t *testing.T) {
 	upstream := httptest.NewServer(mux)
 	defer upstream.Close()
 
-	log := slog.New(slog.DiscardHandler)
-	c := deepscript.New(upstream.URL, "key", nil)
-	m := metrics.New()
-	s := New(db, c, relay.New(db, c, m, log), m, log, "http://app.example/webhooks/deepscript")
+	s := newSubmitter(db, upstream.URL)
 	s.submit(ctx, j)
 
 	got, err := db.Job(ctx, u.ID, j.ID)
@@ -129,4 +88,39 @@ func TestReplayedCreateAlreadyDone(t *testing.T) {
 	if r, err := db.Result(ctx, j.ID); err != nil || r.Text != "already done" {
 		t.Fatalf("result = %+v, %v", r, err)
 	}
+}
+
+// queuedJob opens a store in a temp dir with one user and one job waiting
+// to be submitted.
+func queuedJob(t *testing.T) (*store.Store, store.User, store.Job) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "scribe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u, err := db.CreateUser(ctx, "ada@example.com", []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := filepath.Join(dir, "a.audio")
+	if err := os.WriteFile(audio, []byte("RIFF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := db.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, u, j
+}
+
+// newSubmitter returns a Submitter that talks to the upstream at url.
+func newSubmitter(db *store.Store, url string) *Submitter {
+	log := slog.New(slog.DiscardHandler)
+	c := deepscript.New(url, "key", nil)
+	c.Logger = log
+	m := metrics.New()
+	return New(db, c, relay.New(db, c, m, log), m, log, "http://app.example/webhooks/deepscript")
 }

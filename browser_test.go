@@ -638,7 +638,7 @@ func TestBrowser(t *testing.T) {
 		})()`, base64.StdEncoding.EncodeToString(data), maxUploadForBrowser+1))
 		b.waitFor("two upload items", `document.querySelectorAll('[data-testid="upload-item"]').length === 2`, 10*time.Second)
 		b.waitFor("the size error next to the big file",
-			`Array.from(document.querySelectorAll('[data-testid="upload-item"]')).some(i => i.textContent.includes("huge.wav") && i.querySelector('[data-testid="upload-error"]')?.textContent.includes("at most"))`,
+			`Array.from(document.querySelectorAll('[data-testid="upload-item"]')).some(i => i.textContent.includes("huge.wav") && i.querySelector('[data-testid="upload-error"]')?.textContent.includes("larger than the 4 MB"))`,
 			5*time.Second)
 		b.waitFor("the dropped recording's row", fmt.Sprintf(`document.querySelectorAll('[data-testid="job-row"]').length === %d`, rowsBefore+1), 30*time.Second)
 		sent := eval[int](b, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/jobs') && e.initiatorType === 'xmlhttprequest').length`)

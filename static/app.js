@@ -237,7 +237,7 @@
         const item = makeItem(file);
         list.append(item.node);
         if (maxBytes > 0 && file.size > maxBytes) {
-          item.fail(file.name + ' is ' + formatBytes(file.size) + '; files can be at most ' + formatBytes(maxBytes) + '.');
+          item.fail(file.name + ' is larger than the ' + formatBytes(maxBytes) + ' a file may be.');
           continue;
         }
         // Dropped files skip the input's accept filter; an empty type is

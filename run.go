@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		args = args[1:]
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the usage; that is not a failure
+	}
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ import (
 
 // newTestHandler returns a Handler on a fresh store whose upstream is at
 // upstreamURL; uploads are taken as audio of one second.
-func newTestHandler(t *testing.T, upstreamURL string) *Handler {
+func newTestHandler(t testing.TB, upstreamURL string) *Handler {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := store.Open(context.Background(), filepath.Join(dir, "scribe.db"))

@@ -18,7 +18,7 @@ import (
 
 // signedWebhook builds a delivery of body signed with secret, as the
 // upstream sends it.
-func signedWebhook(t *testing.T, secret, msgID, body string) *http.Request {
+func signedWebhook(t testing.TB, secret, msgID, body string) *http.Request {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
@@ -39,7 +39,7 @@ func signedWebhook(t *testing.T, secret, msgID, body string) *http.Request {
 
 // submittedJobFor records a user's job the upstream knows as upstreamID,
 // and the webhook secret; it returns the secret.
-func submittedJobFor(t *testing.T, s *store.Store, upstreamID string) string {
+func submittedJobFor(t testing.TB, s *store.Store, upstreamID string) string {
 	t.Helper()
 	ctx := context.Background()
 	u, err := s.CreateUser(ctx, "ada@example.com", []byte("hash"))
@@ -88,5 +88,25 @@ func TestWebhookAnswersInTime(t *testing.T) {
 	}
 	if got, want := rec.Code, http.StatusServiceUnavailable; got != want {
 		t.Fatalf("status %d, want %d: %s", got, want, rec.Body)
+	}
+}
+
+// BenchmarkWebhookReceive measures the receiver's whole path for a valid,
+// new delivery: read, verify the signature, dedupe, apply (a no-op after the
+// first, the job being final), commit the receipt, answer.
+func BenchmarkWebhookReceive(b *testing.B) {
+	h := newTestHandler(b, "http://127.0.0.1:1")
+	secret := submittedJobFor(b, h.Store, "tr_1")
+	routes := h.Routes()
+	body := `{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z",` +
+		`"result":{"text":"hello world","language":"en","duration":1.5,"segments":[{"start":0,"end":1.5,"text":"hello world","words":[]}]}}`
+	b.ResetTimer()
+	for i := range b.N {
+		req := signedWebhook(b, secret, "msg_"+strconv.Itoa(i), body)
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("delivery %d: %d %s", i, w.Code, w.Body)
+		}
 	}
 }

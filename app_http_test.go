@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -163,6 +165,45 @@ func TestUploadErrors(t *testing.T) {
 		entries, err := os.ReadDir(filepath.Join(app.DataDir, "uploads"))
 		if err != nil || len(entries) != 0 {
 			t.Fatalf("rejected uploads left %d files (%v)", len(entries), err)
+		}
+	})
+	t.Run("FormWithoutJavaScript", func(t *testing.T) {
+		good := speechFile(t, dir, "slt", "one two three")
+		post := func(paths ...string) *http.Response {
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			for _, p := range paths {
+				fw, _ := mw.CreateFormFile("file", filepath.Base(p))
+				data, _ := os.ReadFile(p)
+				fw.Write(data)
+			}
+			mw.Close()
+			req, _ := http.NewRequest("POST", app.URL+"/jobs", &buf)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		resp := post(good, good)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Fatalf("two good files: %d → %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp = post(good)
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/jobs/j_") {
+			t.Fatalf("one good file: %d → %q, want 303 to its job", resp.StatusCode, loc)
+		}
+		notes := filepath.Join(dir, "notes.txt")
+		resp = post(good, notes)
+		body := readAll(resp)
+		if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(body, "notes.txt does not look like audio") {
+			t.Fatalf("good and bad file: %d, want 415 naming notes.txt", resp.StatusCode)
+		}
+		if n := strings.Count(body, `data-testid="job-row"`); n != 4 {
+			t.Fatalf("page after a mixed upload lists %d jobs, want 4 (the good file kept)", n)
 		}
 	})
 }

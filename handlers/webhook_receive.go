@@ -64,6 +64,13 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 			map[string]string{store.SettingBalanceLowAt: now, store.SettingLastWebhookAt: now})
 	case deepscript.EventCompleted, deepscript.EventFailed:
 		err = h.applyWebhook(ctx, webhookID, ev)
+		if relay.IsUnknownJob(err) && ev.ID != "" {
+			// Perhaps ours, arriving before the submit's answer: adopt it.
+			// (Not found also when the answer got recorded meanwhile.)
+			if err = h.Relay.Adopt(ctx, ev.ID); err == nil || relay.IsUnknownJob(err) {
+				err = h.applyWebhook(ctx, webhookID, ev)
+			}
+		}
 		if err == nil || errors.Is(err, store.ErrDuplicate) {
 			if serr := h.Store.SetSettings(ctx, map[string]string{store.SettingLastWebhookAt: now}); serr != nil {
 				h.Log.Error("handlers: unable to note webhook time", "error", serr)
@@ -80,8 +87,7 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrDuplicate):
 		h.webhookAnswer(w, "duplicate", http.StatusOK, "already handled")
 	case relay.IsUnknownJob(err):
-		// Not ours, or not yet recorded as submitted: the relay's stream and
-		// the backstop poll cover the latter, so do not ask for a retry.
+		// Not one of our jobs: acknowledge, so it is not retried.
 		h.webhookAnswer(w, "ignored", http.StatusOK, "unknown transcription")
 	default:
 		// Fetching the result or writing failed: ask the upstream to retry.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -109,4 +110,57 @@ func BenchmarkWebhookReceive(b *testing.B) {
 			b.Fatalf("delivery %d: %d %s", i, w.Code, w.Body)
 		}
 	}
+}
+
+// TestWebhookBeforeCreateAnswer delivers a job's webhook before the app has
+// recorded the upstream id (the create answer was lost or is still on its
+// way): the upstream echoes the job's submit key as metadata, so the job is
+// adopted and completes at once; a stranger's job is acknowledged and ignored.
+func TestWebhookBeforeCreateAnswer(t *testing.T) {
+	ctx := context.Background()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		meta := map[string]string{"/v1/transcriptions/tr_ours": "j_2", "/v1/transcriptions/tr_theirs": "someone-else"}[r.URL.Path]
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(deepscript.Transcription{ID: strings.TrimPrefix(r.URL.Path, "/v1/transcriptions/"),
+			Status: deepscript.StatusCompleted, Progress: 1, Metadata: meta, Result: &deepscript.Result{Text: "hi"}})
+	}))
+	defer upstream.Close()
+	h := newTestHandler(t, upstream.URL)
+	secret := submittedJobFor(t, h.Store, "tr_other")
+	u, err := h.Store.UserByEmail(ctx, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := h.Store.CreateJob(ctx, store.Job{ID: "j_2", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := h.Routes()
+	deliver := func(msgID, upstreamID string) int {
+		body := `{"event":"transcription.completed","id":"` + upstreamID + `","created_at":"2026-11-27T08:00:00Z","result":{"text":"hi","segments":[]}}`
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, signedWebhook(t, secret, msgID, body))
+		return w.Code
+	}
+
+	t.Run("Ours", func(t *testing.T) {
+		if got := deliver("msg_1", "tr_ours"); got != http.StatusOK {
+			t.Fatalf("status %d, want 200", got)
+		}
+		j, err := h.Store.Job(ctx, u.ID, waiting.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.UpstreamID != "tr_ours" || j.Status != deepscript.StatusCompleted || j.CompletedVia != store.ViaWebhook {
+			t.Fatalf("job = upstream %q, %s via %q; want tr_ours, completed via webhook", j.UpstreamID, j.Status, j.CompletedVia)
+		}
+	})
+	t.Run("Stranger", func(t *testing.T) {
+		if got := deliver("msg_2", "tr_theirs"); got != http.StatusOK {
+			t.Fatalf("status %d, want 200", got)
+		}
+		if _, err := h.Store.JobByUpstreamID(ctx, "tr_theirs"); err == nil {
+			t.Fatal("a stranger's transcription was attached to one of our jobs")
+		}
+	})
 }

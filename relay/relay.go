@@ -165,6 +165,31 @@ func (r *Relay) fetch(ctx context.Context, upstreamID string) (*deepscript.Trans
 	return t, nil
 }
 
+// Adopt handles news of an upstream job we have not recorded: if the
+// upstream echoes, as metadata, the submit key of one of our jobs still
+// waiting for its create answer (lost, or not back yet), that job takes the
+// upstream id now. store.ErrNotFound when the job is not ours.
+func (r *Relay) Adopt(ctx context.Context, upstreamID string) error {
+	t, err := r.fetch(ctx, upstreamID)
+	if deepscript.IsNotFound(err) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	j, err := r.store.JobAwaitingUpstreamID(ctx, t.Metadata)
+	if err != nil {
+		return err
+	}
+	if j, err = r.store.MarkSubmitted(ctx, j.ID, *t); err != nil {
+		return err
+	}
+	r.log.Info("relay: adopted an upstream job before its create answer", "job_id", j.ID, "upstream_id", upstreamID)
+	r.hub.publish(j)
+	r.Watch(j)
+	return nil
+}
+
 // Publish announces a change made outside Apply (upload, submit, retry,
 // delete) to the owner's browser streams.
 func (r *Relay) Publish(j store.Job) { r.hub.publish(j) }

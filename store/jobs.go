@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"scribe/deepscript"
@@ -129,6 +130,17 @@ func (s *Store) JobByUpstreamID(ctx context.Context, upstreamID string) (Job, er
 	return jobByID(ctx, s.reader, "upstream_id = ?", upstreamID)
 }
 
+// JobAwaitingUpstreamID loads the job whose current submission has key
+// (see Job.SubmitKey) and whose upstream id is not yet recorded.
+func (s *Store) JobAwaitingUpstreamID(ctx context.Context, key string) (Job, error) {
+	id, _, _ := strings.Cut(key, "-retry")
+	j, err := jobByID(ctx, s.reader, "id = ? AND upstream_id IS NULL", id)
+	if err == nil && j.SubmitKey() != key {
+		return Job{}, ErrNotFound
+	}
+	return j, err
+}
+
 // JobsForUser lists a user's most recent jobs, newest first.
 func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]Job, error) {
 	return s.queryJobs(ctx, "WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ?", userID, limit)
@@ -177,13 +189,15 @@ func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) 
 		AND submitted_at <= ? ORDER BY submitted_at`, cutoff.UTC())
 }
 
-// MarkSubmitted records the upstream's id for a job.
+// MarkSubmitted records the upstream's id for a job that has none yet.
 func (s *Store) MarkSubmitted(ctx context.Context, jobID string, t deepscript.Transcription) (Job, error) {
 	var j Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL", "",
-			t.ID, s.Now())
+		// Only the first to learn the id records it (the submitter, or a
+		// webhook adopting the job first); a second is a no-op.
+		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL",
+			" AND upstream_id IS NULL", t.ID, s.Now())
 		return err
 	})
 	if err != nil {
@@ -219,17 +233,25 @@ func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job
 	return j, nil
 }
 
-// changeJob updates one job with the assignments in set (and the extra
-// condition cond), stamps it with the next change sequence number so
-// browser streams see it, and returns the job as it is now.
+// changeJob updates one job with the assignments in set when it meets the
+// extra condition cond; if it changed, stamps it with the next change
+// sequence number so browser streams see it. It returns the job as it is now.
 func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond string, args ...any) (Job, error) {
-	seq, err := bump(ctx, tx, "seq")
+	args = append(args, now, jobID)
+	res, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+", updated_at = ? WHERE id = ?"+cond, args...)
 	if err != nil {
 		return Job{}, err
 	}
-	args = append(args, seq, now, jobID)
-	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+", seq = ?, updated_at = ? WHERE id = ?"+cond, args...); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
 		return Job{}, err
+	} else if n > 0 {
+		seq, err := bump(ctx, tx, "seq")
+		if err != nil {
+			return Job{}, err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET seq = ? WHERE id = ?", seq, jobID); err != nil {
+			return Job{}, err
+		}
 	}
 	return jobByID(ctx, tx, "id = ?", jobID)
 }

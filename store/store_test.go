@@ -265,3 +265,23 @@ func TestFailedWithoutError(t *testing.T) {
 		t.Fatalf("error %q, want %q", got, want)
 	}
 }
+
+// TestMarkSubmittedOnce: the submitter and a webhook adopting the job may
+// both learn the upstream id; the second must change nothing, not even the
+// change sequence that browser streams resume from.
+func TestMarkSubmittedOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	j := submittedJob(t, s, "a@example.com", "tr_1")
+	done, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Error: "x", Via: store.ViaWebhook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: "tr_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Seq != done.Seq || again.Status != deepscript.StatusFailed || !again.SubmittedAt.Equal(done.SubmittedAt) {
+		t.Fatalf("second MarkSubmitted changed the job: seq %d→%d, %s", done.Seq, again.Seq, again.Status)
+	}
+}

@@ -119,7 +119,7 @@ func (s *Submitter) submit(ctx context.Context, j store.Job) {
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t, err := s.client.CreateTranscription(actx, deepscript.CreateRequest{
-		File: f, Filename: j.Filename, WebhookURL: s.WebhookURL, Metadata: j.ID, IdempotencyKey: j.SubmitKey(),
+		File: f, Filename: j.Filename, WebhookURL: s.WebhookURL, Metadata: j.SubmitKey(), IdempotencyKey: j.SubmitKey(),
 	})
 	if ctx.Err() != nil {
 		return

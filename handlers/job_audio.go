@@ -1,0 +1,40 @@
+package handlers
+
+import (
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"scribe/store"
+)
+
+// jobAudio serves the uploaded file, with range requests for seeking.
+func (h *Handler) jobAudio(w http.ResponseWriter, r *http.Request, u store.User) {
+	j, err := h.Store.Job(r.Context(), u.ID, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f, err := os.Open(j.AudioPath)
+	if err != nil {
+		h.fail(w, r, store.ErrNotFound)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The type comes from the user's filename; nosniff keeps the browser
+	// from treating it as anything but media.
+	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(j.Filename)))
+	if ct == "" || !(strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "video/")) {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}

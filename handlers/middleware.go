@@ -27,7 +27,7 @@ func (h *Handler) page(next userHandler) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		next(w, r, u)
+		next(w, withUser(r, u), u)
 	}
 }
 
@@ -39,7 +39,7 @@ func (h *Handler) api(next userHandler) http.HandlerFunc {
 			h.fail(w, r, errUnauthorized)
 			return
 		}
-		next(w, r, u)
+		next(w, withUser(r, u), u)
 	}
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -36,6 +37,9 @@ func (h *Handler) session(r *http.Request) *sessions.Session {
 
 // currentUser is the signed-in user, if any.
 func (h *Handler) currentUser(r *http.Request) (store.User, bool) {
+	if u, ok := r.Context().Value(userKey{}).(store.User); ok {
+		return u, true // already loaded by page or api for this request
+	}
 	id, ok := h.session(r).Values[sessionUserID].(int64)
 	if !ok {
 		return store.User{}, false
@@ -51,6 +55,14 @@ func (h *Handler) currentUser(r *http.Request) (store.User, bool) {
 		return store.User{}, false // revoked by a log-out
 	}
 	return u, true
+}
+
+// userKey keys the signed-in user in a request's context.
+type userKey struct{}
+
+// withUser remembers the signed-in user for the rest of the request.
+func withUser(r *http.Request, u store.User) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), userKey{}, u))
 }
 
 // signIn starts a fresh session for u.

@@ -3,6 +3,8 @@ package submit
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"strings"
 
 	"scribe/deepscript"
 	"scribe/store"
@@ -30,7 +32,7 @@ func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, ur
 			return fmt.Errorf("submit: unable to list webhook endpoints: %w", err)
 		}
 		for _, ep := range eps {
-			if ep.URL == url {
+			if sameURL(ep.URL, url) {
 				return nil
 			}
 		}
@@ -45,7 +47,7 @@ func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, ur
 		return fmt.Errorf("submit: unable to register webhook endpoint %s: %w", url, err)
 	}
 	return s.SetSettings(ctx, map[string]string{
-		store.SettingWebhookID: ep.ID, store.SettingWebhookURL: ep.URL, store.SettingWebhookSecret: ep.Secret,
+		store.SettingWebhookID: ep.ID, store.SettingWebhookURL: url, store.SettingWebhookSecret: ep.Secret,
 	})
 }
 
@@ -55,11 +57,24 @@ func deleteEndpoint(ctx context.Context, c *deepscript.Client, url string) error
 		return err
 	}
 	for _, ep := range eps {
-		if ep.URL == url {
+		if sameURL(ep.URL, url) {
 			if err := c.DeleteWebhook(ctx, ep.ID); err != nil && !deepscript.IsNotFound(err) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// sameURL compares endpoint URLs as an upstream may store them: scheme and
+// host in any case, with or without a trailing slash.
+func sameURL(a, b string) bool {
+	norm := func(s string) string {
+		u, err := neturl.Parse(s)
+		if err != nil {
+			return s
+		}
+		return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.Path, "/") + "?" + u.RawQuery
+	}
+	return norm(a) == norm(b)
 }

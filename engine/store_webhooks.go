@@ -254,3 +254,17 @@ func (s *store) Deliveries(ctx context.Context) ([]deliveryState, error) {
 	}
 	return list, rows.Err()
 }
+
+// deliveryRetention is how long a finished delivery's row is kept, for
+// looking into what was sent.
+const deliveryRetention = 7 * 24 * time.Hour
+
+// PruneDeliveries removes deliveries that ended over deliveryRetention ago;
+// pending ones stay whatever their age.
+func (s *store) PruneDeliveries(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `DELETE FROM deliveries WHERE state != 'pending' AND finished_at <= ?`,
+		millis(s.now().Add(-deliveryRetention))); err != nil {
+		return fmt.Errorf("store: unable to prune deliveries: %w", err)
+	}
+	return nil
+}

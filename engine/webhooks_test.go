@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,5 +306,46 @@ func waitDeliveryState(t *testing.T, e *testEngine, state string, attempts int) 
 			t.Fatalf("outbox %+v, want all %s after %d attempts", list, state, attempts)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPruneFinishedDeliveries: a delivered webhook's outbox row goes once it
+// is older than the retention; a pending one stays.
+func TestPruneFinishedDeliveries(t *testing.T) {
+	var ahead atomic.Int64
+	cfg := testConfig(t, t.TempDir())
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	e := startEngineWith(t, cfg)
+	rc := newReceiver(t)
+	rc.setSecret(e.registerWebhook(rc.URL, deepscript.EventCompleted).Secret)
+	e.mustSubmit(clips.short, map[string]string{"webhook_url": rc.URL})
+	rc.waitFor(t, 1, 10*time.Second)
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, err := e.store.Deliveries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 && list[0].State == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %+v, want one delivered", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := e.store.PruneDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.store.Deliveries(ctx); len(list) != 1 {
+		t.Fatalf("a fresh delivery was pruned: %+v", list)
+	}
+	ahead.Store(int64(deliveryRetention + time.Hour))
+	if err := e.store.PruneDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.store.Deliveries(ctx); len(list) != 0 {
+		t.Fatalf("deliveries after the retention: %+v, want none", list)
 	}
 }

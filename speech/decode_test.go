@@ -31,7 +31,7 @@ func decodeAll(t *testing.T, path string) (int64, error) {
 }
 
 func TestDecodeFormats(t *testing.T) {
-	wav := speak(t, corpus[0].name, corpus[0].voice, corpus[0].text)
+	wav := speak(t, corpus[0].Name, corpus[0].Voice, corpus[0].Text)
 	want, err := decodeAll(t, wav)
 	if err != nil {
 		t.Fatalf("decoding wav: %v", err)
@@ -60,7 +60,7 @@ func TestDecodeFormats(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	wav := speak(t, corpus[0].name, corpus[0].voice, corpus[0].text)
+	wav := speak(t, corpus[0].Name, corpus[0].Voice, corpus[0].Text)
 
 	t.Run("TruncatedM4A", func(t *testing.T) {
 		m4a := filepath.Join(testDir, "whole.m4a")
@@ -153,7 +153,7 @@ func TestProbe(t *testing.T) {
 
 	t.Run("PlaylistIsRefused", func(t *testing.T) {
 		// An uploaded playlist must not make ffmpeg read other files.
-		wav := speak(t, corpus[0].name, corpus[0].voice, corpus[0].text)
+		wav := speak(t, corpus[0].Name, corpus[0].Voice, corpus[0].Text)
 		path := filepath.Join(testDir, "list.m3u8")
 		playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:8,\n" + wav + "\n#EXT-X-ENDLIST\n"
 		if err := os.WriteFile(path, []byte(playlist), 0o644); err != nil {

@@ -9,24 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// passage is one piece of the test corpus, spoken by a flite voice.
-type passage struct {
-	name, voice, text string
-}
+	speechcorpus "scribe/speech/corpus"
+)
 
 // corpus is short on purpose: cgo under -race is slow, and the whole
 // package must test in under three minutes on two cores.
-var corpus = []passage{
-	{"meeting", "slt", "The meeting with John Smith is scheduled for Tuesday at three thirty in the afternoon. Please bring the quarterly report and the budget numbers for the new project."},
-	{"phone", "kal16", "My phone number is five five five two one eight four nine seven zero. Call me after six o'clock if you have any questions about the order."},
-	{"weather", "slt", "The weather today will be sunny with a high of seventy two degrees. Tomorrow we expect rain in the morning and clearing skies by the evening."},
-	{"chicago", "kal16", "Mary and David moved to Chicago in nineteen ninety eight. They bought a small house near the lake and started a business selling coffee."},
-	{"revenue", "rms", "The company reported revenue of four hundred million dollars, an increase of twelve percent over the previous year, driven by strong sales in Europe."},
-	{"office", "rms", "Please remember to turn off the lights and lock the door when you leave the office tonight. The security guard will check the building at ten."},
-	{"history", "slt", "Abraham Lincoln was born in Kentucky in eighteen oh nine. He became the sixteenth president of the United States and led the country through the civil war."},
-}
+var corpus = speechcorpus.Passages[:7]
 
 var (
 	testDir string

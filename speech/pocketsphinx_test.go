@@ -31,15 +31,15 @@ func TestPocketsphinxCorpus(t *testing.T) {
 	ps := sharedPocketsphinx(t)
 	var errs, words int
 	for _, p := range corpus {
-		path := speak(t, p.name, p.voice, p.text)
+		path := speak(t, p.Name, p.Voice, p.Text)
 		tr := recognizeFile(t, ps, path)
-		e, n := WordErrors(p.text, tr.Text)
+		e, n := WordErrors(p.Text, tr.Text)
 		errs += e
 		words += n
-		t.Logf("%-8s %-5s WER %.3f (%d/%d) dur %.2fs: %s", p.name, p.voice, float64(e)/float64(n), e, n, tr.Duration, tr.Text)
+		t.Logf("%-8s %-5s WER %.3f (%d/%d) dur %.2fs: %s", p.Name, p.Voice, float64(e)/float64(n), e, n, tr.Duration, tr.Text)
 		checkWordTimes(t, tr)
 		if wer := float64(e) / float64(n); wer > 0.35 {
-			t.Errorf("%s: WER %.3f, want ≤ 0.35", p.name, wer)
+			t.Errorf("%s: WER %.3f, want ≤ 0.35", p.Name, wer)
 		}
 	}
 	wer := float64(errs) / float64(words)
@@ -168,7 +168,7 @@ func TestPocketsphinxProgressAndCancel(t *testing.T) {
 	// Three passages back to back, 1 s apart: several utterances.
 	var pcm []byte
 	for _, p := range corpus[:3] {
-		pcm = append(pcm, decodeToMemory(t, speak(t, p.name, p.voice, p.text))...)
+		pcm = append(pcm, decodeToMemory(t, speak(t, p.Name, p.Voice, p.Text))...)
 		pcm = append(pcm, make([]byte, 2*SampleRate)...)
 	}
 

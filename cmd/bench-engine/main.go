@@ -20,21 +20,8 @@ import (
 	"time"
 
 	"scribe/speech"
+	"scribe/speech/corpus"
 )
-
-// passage is one piece of the corpus and the flite voice that speaks it.
-type passage struct{ name, voice, text string }
-
-var corpus = []passage{
-	{"meeting", "slt", "The meeting with John Smith is scheduled for Tuesday at three thirty in the afternoon. Please bring the quarterly report and the budget numbers for the new project."},
-	{"phone", "kal16", "My phone number is five five five two one eight four nine seven zero. Call me after six o'clock if you have any questions about the order."},
-	{"weather", "slt", "The weather today will be sunny with a high of seventy two degrees. Tomorrow we expect rain in the morning and clearing skies by the evening."},
-	{"chicago", "kal16", "Mary and David moved to Chicago in nineteen ninety eight. They bought a small house near the lake and started a business selling coffee."},
-	{"revenue", "rms", "The company reported revenue of four hundred million dollars, an increase of twelve percent over the previous year, driven by strong sales in Europe."},
-	{"office", "rms", "Please remember to turn off the lights and lock the door when you leave the office tonight. The security guard will check the building at ten."},
-	{"history", "slt", "Abraham Lincoln was born in Kentucky in eighteen oh nine. He became the sixteenth president of the United States and led the country through the civil war."},
-	{"recipe", "awb", "Preheat the oven to three hundred and fifty degrees. Mix two cups of flour with one cup of sugar, then add three eggs and a little milk."},
-}
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
@@ -83,16 +70,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var errsTotal, wordsTotal int
 	var audio float64
 	start = time.Now()
-	for i, p := range corpus {
+	for i, p := range corpus.Passages {
 		tr, err := recognizeFile(ctx, ps1, files[i])
 		if err != nil {
 			return err
 		}
-		e, n := speech.WordErrors(p.text, tr.Text)
+		e, n := speech.WordErrors(p.Text, tr.Text)
 		errsTotal += e
 		wordsTotal += n
 		audio += tr.Duration
-		fmt.Fprintf(out, "%s\t%s\t%.1f\t%.3f\t%d\t\n", p.name, p.voice, tr.Duration, float64(e)/float64(n), n)
+		fmt.Fprintf(out, "%s\t%s\t%.1f\t%.3f\t%d\t\n", p.Name, p.Voice, tr.Duration, float64(e)/float64(n), n)
 	}
 	wall1 := time.Since(start)
 	fmt.Fprintf(out, "overall\t\t%.1f\t%.3f\t%d\t\n\n", audio, float64(errsTotal)/float64(wordsTotal), wordsTotal)
@@ -177,10 +164,10 @@ func benchLong(ctx context.Context, out *tabwriter.Writer, dir string, files []s
 // speakCorpus writes each passage as a wav with flite.
 func speakCorpus(ctx context.Context, dir string) ([]string, error) {
 	var files []string
-	for _, p := range corpus {
-		path := filepath.Join(dir, p.name+".wav")
-		if out, err := exec.CommandContext(ctx, "flite", "-voice", p.voice, "-t", p.text, "-o", path).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("flite %s: %v: %s", p.name, err, out)
+	for _, p := range corpus.Passages {
+		path := filepath.Join(dir, p.Name+".wav")
+		if err := p.Speak(ctx, path); err != nil {
+			return nil, err
 		}
 		files = append(files, path)
 	}

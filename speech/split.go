@@ -286,7 +286,6 @@ func frameEnergyDB(frame []int16) float64 {
 type floorTracker struct {
 	ring []float64
 	next int
-	full bool
 }
 
 func newFloorTracker(n int) floorTracker { return floorTracker{ring: make([]float64, 0, n)} }

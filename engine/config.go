@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"scribe/speech"
+	"scribe/engine/speech"
 )
 
 // Recognizer kinds accepted by Config.RecognizerKind.

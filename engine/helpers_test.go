@@ -25,7 +25,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"scribe/deepscript"
-	"scribe/speech"
+	"scribe/engine/speech"
 )
 
 const testAPIKey = "sk_test_engine"

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"scribe/speech"
+	"scribe/engine/speech"
 )
 
 // Server is a running engine: HTTP listener, workers and webhook deliverer.

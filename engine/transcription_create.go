@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"scribe/deepscript"
-	"scribe/speech"
+	"scribe/media"
 )
 
 // Limits on the submit form besides the file.
@@ -107,8 +107,8 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	info, err := speech.Probe(r.Context(), path)
-	if errors.Is(err, speech.ErrNotAudio) {
+	info, err := media.Probe(r.Context(), path)
+	if errors.Is(err, media.ErrNotAudio) {
 		a.writeError(w, r, &apiError{http.StatusUnsupportedMediaType, deepscript.CodeUnsupportedMedia,
 			"the file is not audio or video with an audio track that ffmpeg can read"})
 		return

@@ -14,7 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"scribe/deepscript"
-	"scribe/speech"
+	"scribe/media"
 )
 
 func TestWebhookEndpoints(t *testing.T) {
@@ -233,7 +233,7 @@ func TestWebhookRetry(t *testing.T) {
 }
 
 func TestBalance(t *testing.T) {
-	info, err := speech.Probe(context.Background(), clips.short)
+	info, err := media.Probe(context.Background(), clips.short)
 	if err != nil {
 		t.Fatal(err)
 	}

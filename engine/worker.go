@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"scribe/deepscript"
-	"scribe/speech"
+	"scribe/engine/speech"
 )
 
 // Progress events are throttled: one at most every progressStep of the

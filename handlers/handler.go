@@ -11,9 +11,9 @@ import (
 	"github.com/gorilla/sessions"
 
 	"scribe/deepscript"
+	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
-	"scribe/speech"
 	"scribe/store"
 )
 
@@ -37,7 +37,7 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Submit   func() // wakes the submitter after an upload
-	Probe    func(ctx context.Context, path string) (speech.Info, error)
+	Probe    func(ctx context.Context, path string) (media.Info, error)
 	Shutdown <-chan struct{} // closed when the server starts draining
 }
 
@@ -51,7 +51,7 @@ type Handler struct {
 // New returns a Handler.
 func New(cfg Config, d Deps) *Handler {
 	if d.Probe == nil {
-		d.Probe = speech.Probe
+		d.Probe = media.Probe
 	}
 	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg)}
 }

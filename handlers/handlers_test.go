@@ -16,9 +16,9 @@ import (
 	"testing"
 
 	"scribe/deepscript"
+	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
-	"scribe/speech"
 	"scribe/store"
 )
 
@@ -38,7 +38,7 @@ func newTestHandler(t testing.TB, upstreamURL string) *Handler {
 	m := metrics.New()
 	return New(Config{UploadDir: dir, MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
 		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log, Submit: func() {},
-			Probe:    func(context.Context, string) (speech.Info, error) { return speech.Info{Duration: 1}, nil },
+			Probe:    func(context.Context, string) (media.Info, error) { return media.Info{Duration: 1}, nil },
 			Shutdown: make(chan struct{})})
 }
 
@@ -99,12 +99,12 @@ func multipartFiles(t *testing.T, names ...string) (string, *bytes.Buffer) {
 func TestUploadJSONHidesInternalErrors(t *testing.T) {
 	h := newTestHandler(t, "http://127.0.0.1:1")
 	var probeFails atomic.Bool // the first file is audio, the rest fail
-	h.Probe = func(_ context.Context, path string) (speech.Info, error) {
+	h.Probe = func(_ context.Context, path string) (media.Info, error) {
 		if probeFails.Load() {
-			return speech.Info{}, errors.New("ffprobe: exec /usr/bin/ffprobe: secret detail")
+			return media.Info{}, errors.New("ffprobe: exec /usr/bin/ffprobe: secret detail")
 		}
 		probeFails.Store(true)
-		return speech.Info{Duration: 1}, nil
+		return media.Info{Duration: 1}, nil
 	}
 	routes := h.Routes()
 	cookie := signUp(t, routes, "ada@example.com")

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"scribe/speech"
+	"scribe/media"
 	"scribe/store"
 )
 
@@ -153,7 +153,7 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 		return store.Job{}, newError(http.StatusBadRequest, name+" is empty.")
 	}
 	info, err := h.Probe(ctx, path)
-	if errors.Is(err, speech.ErrNotAudio) {
+	if errors.Is(err, media.ErrNotAudio) {
 		return store.Job{}, newError(http.StatusUnsupportedMediaType,
 			name+" does not look like audio (or video with a sound track) that we can read.")
 	}

@@ -19,8 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"scribe/speech"
-	"scribe/speech/corpus"
+	"scribe/engine/speech"
+	"scribe/engine/speech/corpus"
 )
 
 func main() {

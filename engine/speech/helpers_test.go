@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	speechcorpus "scribe/speech/corpus"
+	speechcorpus "scribe/engine/speech/corpus"
 )
 
 // corpus is short on purpose: cgo under -race is slow, and the whole

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"scribe/media"
 )
 
 // decodeAll decodes path and returns the number of samples and the error
@@ -48,7 +50,7 @@ func TestDecodeFormats(t *testing.T) {
 			if diff := math.Abs(float64(got-want)) / SampleRate; diff > 0.030 {
 				t.Errorf("decoded %d samples, wav has %d: %.3f s apart, want ≤ 0.030", got, want, diff)
 			}
-			info, err := Probe(context.Background(), out)
+			info, err := media.Probe(context.Background(), out)
 			if err != nil {
 				t.Fatalf("Probe: %v", err)
 			}
@@ -129,52 +131,19 @@ func TestDecodeErrors(t *testing.T) {
 	})
 }
 
-func TestProbe(t *testing.T) {
-	t.Run("Text", func(t *testing.T) {
-		path := filepath.Join(testDir, "notes.txt")
-		if err := os.WriteFile(path, []byte("just some notes, not audio\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Probe(context.Background(), path)
-		if !errors.Is(err, ErrNotAudio) {
-			t.Fatalf("err = %v, want ErrNotAudio", err)
-		}
-		t.Logf("error a person reads: %v", err)
-	})
-
-	t.Run("VideoWithoutAudio", func(t *testing.T) {
-		path := filepath.Join(testDir, "silent.mkv")
-		run(t, "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=32x32:d=1", "-c:v", "ffv1", path)
-		info, err := Probe(context.Background(), path)
-		if !errors.Is(err, ErrNotAudio) || !info.HasVideo || info.HasAudio {
-			t.Fatalf("Probe = %+v, %v; want video, no audio, ErrNotAudio", info, err)
-		}
-	})
-
-	t.Run("PlaylistIsRefused", func(t *testing.T) {
-		// An uploaded playlist must not make ffmpeg read other files.
-		wav := speak(t, corpus[0].Name, corpus[0].Voice, corpus[0].Text)
-		path := filepath.Join(testDir, "list.m3u8")
-		playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:8,\n" + wav + "\n#EXT-X-ENDLIST\n"
-		if err := os.WriteFile(path, []byte(playlist), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Probe(context.Background(), path); !errors.Is(err, ErrNotAudio) {
-			t.Errorf("Probe err = %v, want ErrNotAudio", err)
-		}
-		n, err := decodeAll(t, path)
-		var de *DecodeError
-		if !errors.As(err, &de) || n != 0 {
-			t.Errorf("Decode read %d samples, err %v; want none and a *DecodeError", n, err)
-		}
-	})
-
-	t.Run("Missing", func(t *testing.T) {
-		_, err := Probe(context.Background(), filepath.Join(testDir, "nope.wav"))
-		if !errors.Is(err, ErrNotAudio) {
-			t.Fatalf("err = %v, want ErrNotAudio", err)
-		}
-	})
+func TestDecodeRefusesPlaylist(t *testing.T) {
+	// An uploaded playlist must not make ffmpeg read other files.
+	wav := speak(t, corpus[0].Name, corpus[0].Voice, corpus[0].Text)
+	path := filepath.Join(testDir, "list.m3u8")
+	playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:8,\n" + wav + "\n#EXT-X-ENDLIST\n"
+	if err := os.WriteFile(path, []byte(playlist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := decodeAll(t, path)
+	var de *DecodeError
+	if !errors.As(err, &de) || n != 0 {
+		t.Errorf("Decode read %d samples, err %v; want none and a *DecodeError", n, err)
+	}
 }
 
 // truncated writes the first n bytes of path to a new file.

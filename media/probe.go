@@ -1,4 +1,7 @@
-package speech
+// Package media inspects untrusted media files with ffprobe and holds the
+// ffmpeg invocation rules both the app and the engine follow. It needs no
+// cgo, so the web layer builds without the recogniser's C libraries.
+package media
 
 import (
 	"bytes"
@@ -14,7 +17,7 @@ import (
 
 // ErrNotAudio means a file has no audio stream or is not a media file
 // ffmpeg can read. Errors from Probe wrap it with the reason.
-var ErrNotAudio = errors.New("speech: not an audio file")
+var ErrNotAudio = errors.New("media: not an audio file")
 
 // Info is what Probe learns about a media file.
 type Info struct {
@@ -30,20 +33,20 @@ type Info struct {
 // that has no audio stream gives an error wrapping ErrNotAudio.
 func Probe(ctx context.Context, path string) (Info, error) {
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error",
-		"-protocol_whitelist", "file", "-format_whitelist", allowedFormats,
-		"-show_entries", "format=duration:stream=codec_type", "-of", "json", ffmpegInput(path))
+		"-protocol_whitelist", "file", "-format_whitelist", AllowedFormats,
+		"-show_entries", "format=duration:stream=codec_type", "-of", "json", Input(path))
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &limitedBuffer{max: 4 << 10, buf: &stderr}
+	cmd.Stdout, cmd.Stderr = &stdout, &LimitedBuffer{Max: 4 << 10, Buf: &stderr}
 	name := filepath.Base(path)
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return Info{}, fmt.Errorf("speech: probing %s: %w", name, ctx.Err())
+			return Info{}, fmt.Errorf("media: probing %s: %w", name, ctx.Err())
 		}
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
-			return Info{}, fmt.Errorf("speech: running ffprobe: %w", err)
+			return Info{}, fmt.Errorf("media: running ffprobe: %w", err)
 		}
-		return Info{}, fmt.Errorf("%w: %s cannot be read as audio or video (%s)", ErrNotAudio, name, ffmpegMessage(stderr.String(), path))
+		return Info{}, fmt.Errorf("%w: %s cannot be read as audio or video (%s)", ErrNotAudio, name, Message(stderr.String(), path))
 	}
 	var out struct {
 		Streams []struct {
@@ -54,7 +57,7 @@ func Probe(ctx context.Context, path string) (Info, error) {
 		} `json:"format"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return Info{}, fmt.Errorf("speech: reading ffprobe output for %s: %w", name, err)
+		return Info{}, fmt.Errorf("media: reading ffprobe output for %s: %w", name, err)
 	}
 	var info Info
 	for _, s := range out.Streams {
@@ -74,21 +77,21 @@ func Probe(ctx context.Context, path string) (Info, error) {
 	return info, nil
 }
 
-// allowedFormats are the demuxers ffmpeg may use on an input. Uploads are
+// AllowedFormats are the demuxers ffmpeg may use on an input. Uploads are
 // untrusted: a playlist (hls), concat script or similar would make ffmpeg
 // open other files or URLs named inside it. Names follow ffmpeg's demuxer
 // list ("mov" covers mp4/m4a/3gp, "matroska" covers webm).
-const allowedFormats = "wav,w64,mp3,ogg,flac,mov,matroska,aac,aiff,amr,asf,avi,caf,au,wv,ape,mpeg,mpegts,flv,ac3,eac3,dts"
+const AllowedFormats = "wav,w64,mp3,ogg,flac,mov,matroska,aac,aiff,amr,asf,avi,caf,au,wv,ape,mpeg,mpegts,flv,ac3,eac3,dts"
 
-// ffmpegInput names path for ffmpeg so that it is always read as a local
+// Input names path for ffmpeg so that it is always read as a local
 // file, even when it looks like a URL or protocol ("http:…", "concat:…").
-func ffmpegInput(path string) string { return "file:" + path }
+func Input(path string) string { return "file:" + path }
 
-// ffmpegMessage makes ffmpeg's stderr readable: one line, without the
+// Message makes ffmpeg's stderr readable: one line, without the
 // full path of the input (which may be a server's temp dir).
-func ffmpegMessage(stderr, path string) string {
+func Message(stderr, path string) string {
 	msg := strings.TrimSpace(stderr)
-	msg = strings.ReplaceAll(msg, ffmpegInput(path)+": ", "")
+	msg = strings.ReplaceAll(msg, Input(path)+": ", "")
 	msg = strings.ReplaceAll(msg, path+": ", "")
 	msg = strings.ReplaceAll(msg, path, filepath.Base(path))
 	msg = strings.Join(strings.Fields(msg), " ")
@@ -98,16 +101,16 @@ func ffmpegMessage(stderr, path string) string {
 	return msg
 }
 
-// limitedBuffer keeps the first max bytes written to it and discards the
+// LimitedBuffer keeps the first max bytes written to it and discards the
 // rest, so a chatty ffmpeg cannot grow memory.
-type limitedBuffer struct {
-	max int
-	buf *bytes.Buffer
+type LimitedBuffer struct {
+	Max int
+	Buf *bytes.Buffer
 }
 
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(len(p), room)])
+func (l *LimitedBuffer) Write(p []byte) (int, error) {
+	if room := l.Max - l.Buf.Len(); room > 0 {
+		l.Buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+
+	"scribe/media"
 )
 
 // DecodeError is ffmpeg failing to decode an input; Stderr is what it said.
@@ -30,14 +32,14 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // it, and returns the same error. Cancelling ctx kills ffmpeg.
 func Decode(ctx context.Context, path string) (io.ReadCloser, error) {
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error",
-		"-protocol_whitelist", "file", "-format_whitelist", allowedFormats,
-		"-i", ffmpegInput(path), "-f", "s16le", "-ac", "1", "-ar", fmt.Sprint(SampleRate), "-")
+		"-protocol_whitelist", "file", "-format_whitelist", media.AllowedFormats,
+		"-i", media.Input(path), "-f", "s16le", "-ac", "1", "-ar", fmt.Sprint(SampleRate), "-")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("speech: starting ffmpeg: %w", err)
 	}
 	d := &decoder{ctx: ctx, cmd: cmd, stdout: stdout, path: path}
-	cmd.Stderr = &limitedBuffer{max: 4 << 10, buf: &d.stderr}
+	cmd.Stderr = &media.LimitedBuffer{Max: 4 << 10, Buf: &d.stderr}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("speech: starting ffmpeg: %w", err)
 	}
@@ -97,7 +99,7 @@ func (d *decoder) wait() error {
 		default:
 			d.waitErr = &DecodeError{
 				Name:   filepath.Base(d.path),
-				Stderr: ffmpegMessage(d.stderr.String(), d.path),
+				Stderr: media.Message(d.stderr.String(), d.path),
 				Err:    err,
 			}
 		}

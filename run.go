@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
-	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Submit: sub.Wake, Shutdown: draining})
+	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/metrics"
 	"scribe/relay"
 	"scribe/store"
@@ -50,7 +51,7 @@ func (p *Poller) Run(ctx context.Context) error {
 }
 
 func (p *Poller) sweep(ctx context.Context) {
-	jobs, err := p.store.StaleJobs(ctx, time.Now().Add(-p.StaleAfter))
+	jobs, err := p.store.StaleJobs(ctx, p.store.Now().Add(-p.StaleAfter))
 	if err != nil {
 		p.log.Error("backstop: unable to list stale jobs", "error", err)
 		return
@@ -58,7 +59,7 @@ func (p *Poller) sweep(ctx context.Context) {
 	for _, j := range jobs {
 		// Rate limited: honour Retry-After for every job, not only the one
 		// that drew the 429, and across sweeps.
-		if wait := time.Until(p.resumeAt); wait > 0 {
+		if wait := p.resumeAt.Sub(p.store.Now()); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -71,20 +72,20 @@ func (p *Poller) sweep(ctx context.Context) {
 			return
 		}
 		if wait := p.poll(ctx, j); wait > 0 {
-			p.resumeAt = time.Now().Add(wait)
+			p.resumeAt = p.store.Now().Add(wait)
 		}
 	}
 }
 
 // poll checks one job and returns how long the upstream asked us to wait.
-func (p *Poller) poll(ctx context.Context, j store.Job) time.Duration {
+func (p *Poller) poll(ctx context.Context, j job.Job) time.Duration {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	t, err := p.client.Status(pctx, j.UpstreamID)
 	if ctx.Err() != nil {
 		return 0
 	}
-	if err := p.store.CountPoll(ctx, j.ID); err != nil {
+	if err := p.relay.CountPoll(ctx, j.ID); err != nil {
 		p.log.Error("backstop: unable to count poll", "job_id", j.ID, "error", err)
 	}
 	var apiErr *deepscript.APIError
@@ -95,7 +96,7 @@ func (p *Poller) poll(ctx context.Context, j store.Job) time.Duration {
 	case deepscript.IsNotFound(err):
 		p.metrics.Polls.WithLabelValues("not_found").Inc()
 		t = &deepscript.Transcription{ID: j.UpstreamID, Status: deepscript.StatusFailed,
-			Error: &deepscript.ErrorBody{Code: deepscript.CodeNotFound, Message: "The transcription service no longer has this job; please upload the file again."}}
+			Error: &deepscript.ErrorBody{Code: deepscript.CodeNotFound}}
 	case err != nil:
 		p.metrics.Polls.WithLabelValues("error").Inc()
 		p.log.Warn("backstop: poll failed", "job_id", j.ID, "upstream_id", j.UpstreamID, "error", err)
@@ -103,8 +104,9 @@ func (p *Poller) poll(ctx context.Context, j store.Job) time.Duration {
 	default:
 		p.metrics.Polls.WithLabelValues("ok").Inc()
 	}
-	_, err = p.relay.Apply(ctx, store.Update{UpstreamID: j.UpstreamID, Status: t.Status, Progress: t.Progress,
-		Error: relay.FailureMessage(t.Error), Via: store.ViaPoll, UpstreamAt: t.UpdatedAt})
+	u := t.Update(job.ViaPoll)
+	u.UpstreamID = j.UpstreamID
+	_, err = p.relay.Apply(ctx, u)
 	if err != nil && ctx.Err() == nil {
 		p.log.Warn("backstop: unable to apply polled status", "job_id", j.ID, "error", err)
 	}

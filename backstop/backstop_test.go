@@ -13,6 +13,7 @@ import (
 
 	"scribe/backstop"
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/metrics"
 	"scribe/relay"
 	"scribe/store"
@@ -33,11 +34,11 @@ func setup(t *testing.T, url string, upstreamIDs ...string) (*store.Store, *deep
 		t.Fatal(err)
 	}
 	for _, id := range upstreamIDs {
-		j, err := s.CreateJob(ctx, store.Job{ID: "j_" + id, UserID: u.ID, Filename: id + ".wav", AudioPath: "/x"})
+		j, err := s.CreateJob(ctx, job.Job{ID: "j_" + id, UserID: u.ID, Filename: id + ".wav", AudioPath: "/x"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: id}); err != nil {
+		if _, err := s.MarkSubmitted(ctx, j.ID, id); err != nil {
 			t.Fatal(err)
 		}
 	}

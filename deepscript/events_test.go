@@ -103,7 +103,7 @@ func sendEvent(t *testing.T, w http.ResponseWriter, id int64, typ string, tr Tra
 	w.(http.Flusher).Flush()
 }
 
-func job(status Status, progress float64) Transcription {
+func tr(status Status, progress float64) Transcription {
 	return Transcription{ID: "tr_1", Status: status, Progress: progress}
 }
 
@@ -147,11 +147,11 @@ func TestStreamEvents(t *testing.T) {
 			sseHeaders(w)
 			switch n {
 			case 1:
-				sendEvent(t, w, 1, EventStatus, job(StatusQueued, 0))
-				sendEvent(t, w, 2, EventProgress, job(StatusProcessing, 0.5))
+				sendEvent(t, w, 1, EventStatus, tr(StatusQueued, 0))
+				sendEvent(t, w, 2, EventProgress, tr(StatusProcessing, 0.5))
 				// Return: a clean close before the final event.
 			default:
-				sendEvent(t, w, 3, EventCompleted, job(StatusCompleted, 1))
+				sendEvent(t, w, 3, EventCompleted, tr(StatusCompleted, 1))
 			}
 		})
 		got, err, _ := collect(t, t.Context(), c)
@@ -229,7 +229,7 @@ func TestStreamEvents(t *testing.T) {
 				return
 			}
 			sseHeaders(w)
-			sendEvent(t, w, 1, EventCompleted, job(StatusCompleted, 1))
+			sendEvent(t, w, 1, EventCompleted, tr(StatusCompleted, 1))
 		})
 		got, err, took := collect(t, t.Context(), c)
 		if err != nil {
@@ -251,11 +251,11 @@ func TestStreamEvents(t *testing.T) {
 			switch n {
 			case 1:
 				sseHeaders(w)
-				sendEvent(t, w, 1, EventProgress, job(StatusProcessing, 0.1))
+				sendEvent(t, w, 1, EventProgress, tr(StatusProcessing, 0.1))
 				<-r.Context().Done() // then silence: no pings
 			default:
 				sseHeaders(w)
-				sendEvent(t, w, 2, EventCompleted, job(StatusCompleted, 1))
+				sendEvent(t, w, 2, EventCompleted, tr(StatusCompleted, 1))
 			}
 		})
 		c.Stream.IdleTimeout = 300 * time.Millisecond
@@ -281,7 +281,7 @@ func TestStreamEvents(t *testing.T) {
 				return
 			}
 			sseHeaders(w)
-			sendEvent(t, w, 1, EventCompleted, job(StatusCompleted, 1))
+			sendEvent(t, w, 1, EventCompleted, tr(StatusCompleted, 1))
 		})
 		c.Stream.IdleTimeout = 300 * time.Millisecond
 		got, err, _ := collect(t, t.Context(), c)
@@ -304,7 +304,7 @@ func TestStreamEvents(t *testing.T) {
 				fmt.Fprint(w, ": ping\n\n")
 				w.(http.Flusher).Flush()
 			}
-			sendEvent(t, w, 1, EventCompleted, job(StatusCompleted, 1))
+			sendEvent(t, w, 1, EventCompleted, tr(StatusCompleted, 1))
 		})
 		c.Stream.IdleTimeout = 200 * time.Millisecond
 		if _, err, _ := collect(t, t.Context(), c); err != nil {
@@ -316,7 +316,7 @@ func TestStreamEvents(t *testing.T) {
 	})
 
 	t.Run("LargeEventIntact", func(t *testing.T) {
-		big := job(StatusCompleted, 1)
+		big := tr(StatusCompleted, 1)
 		var b strings.Builder
 		for i := range 1 << 20 {
 			b.WriteByte("abcdefghijklmnopqrstuvwxyz0123456789"[i%36])
@@ -324,7 +324,7 @@ func TestStreamEvents(t *testing.T) {
 		big.Metadata = b.String()
 		c, _ := startStream(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
-			sendEvent(t, w, 1, EventProgress, job(StatusProcessing, 0.5))
+			sendEvent(t, w, 1, EventProgress, tr(StatusProcessing, 0.5))
 			sendEvent(t, w, 2, EventCompleted, big)
 		})
 		got, err, _ := collect(t, t.Context(), c)
@@ -342,7 +342,7 @@ func TestStreamEvents(t *testing.T) {
 	t.Run("OversizeEventFailsInsteadOfLooping", func(t *testing.T) {
 		c, u := startStream(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
-			tr := job(StatusProcessing, 0.5)
+			tr := tr(StatusProcessing, 0.5)
 			tr.Metadata = strings.Repeat("x", 64<<10)
 			sendEvent(t, w, 1, EventProgress, tr)
 		})
@@ -397,8 +397,8 @@ func TestStreamEvents(t *testing.T) {
 			c, u := startStream(t, func(n int, w http.ResponseWriter, r *http.Request) {
 				sseHeaders(w)
 				fmt.Fprint(w, "retry: 2000\n\n")
-				sendEvent(t, w, 4, EventProgress, job(StatusProcessing, 0.9))
-				sendEvent(t, w, 5, final.typ, job(final.status, 1))
+				sendEvent(t, w, 4, EventProgress, tr(StatusProcessing, 0.9))
+				sendEvent(t, w, 5, final.typ, tr(final.status, 1))
 				// A server that does not close: keep pinging until the
 				// client leaves.
 				tick := time.NewTicker(20 * time.Millisecond)
@@ -437,7 +437,7 @@ func TestStreamEvents(t *testing.T) {
 		c, _ := startStream(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
 			fmt.Fprint(w, "id: 1\nevent: transcription.progress\ndata: {not json\n\n")
-			sendEvent(t, w, 2, EventCompleted, job(StatusCompleted, 1))
+			sendEvent(t, w, 2, EventCompleted, tr(StatusCompleted, 1))
 		})
 		got, err, _ := collect(t, t.Context(), c)
 		if err != nil {

@@ -5,39 +5,36 @@ import (
 	"errors"
 	"net/http"
 
-	"scribe/store"
+	"scribe/job"
 	"scribe/views"
 )
 
-// clientError is a request problem with a status and a message for a person.
-type clientError struct {
-	status  int
-	message string
+// statusOf maps each error code to its HTTP status.
+var statusOf = map[job.Code]int{
+	job.CodeInvalid:      http.StatusBadRequest,
+	job.CodeNotFound:     http.StatusNotFound,
+	job.CodeConflict:     http.StatusConflict,
+	job.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	job.CodeUnsupported:  http.StatusUnsupportedMediaType,
+	job.CodeUnauthorized: http.StatusUnauthorized,
+	job.CodeInternal:     http.StatusInternalServerError,
 }
 
-func (e *clientError) Error() string { return e.message }
+var errUnauthorized = job.Errorf(job.CodeUnauthorized, "Please sign in first.")
 
-func newError(status int, message string) error { return &clientError{status, message} }
+// errTooLarge is a request body over its limit.
+var errTooLarge = job.Errorf(job.CodeTooLarge, "The upload is larger than this server accepts.")
 
-var errUnauthorized = newError(http.StatusUnauthorized, "Please sign in first.")
-
-// errInternalMessage is all a person sees of a failure on our side.
-const errInternalMessage = "Something went wrong on our side. Please try again."
-
-// fail is the one error path: domain errors map to a status and a message;
-// anything else is logged and shown as a generic 500.
+// fail is the one error path: a coded error maps to a status and its
+// message; anything else is logged and shown as a generic 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, message := http.StatusInternalServerError, errInternalMessage
-	var ce *clientError
 	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &ce):
-		status, message = ce.status, ce.message
-	case errors.Is(err, store.ErrNotFound):
-		status, message = http.StatusNotFound, "There is no such page or job."
-	case errors.As(err, &tooBig):
-		status, message = http.StatusRequestEntityTooLarge, "The upload is larger than this server accepts."
-	default:
+	if errors.As(err, &tooBig) {
+		err = errTooLarge
+	}
+	code := job.ErrorCode(err)
+	status, message := statusOf[code], job.ErrorMessage(err)
+	if code == job.CodeInternal {
 		h.Log.Error("handlers: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if wantsJSON(r) || r.Header.Get("Accept") == "text/event-stream" {
@@ -49,7 +46,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.fail(w, r, store.ErrNotFound)
+	h.fail(w, r, job.ErrNotFound)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -36,7 +36,6 @@ type Deps struct {
 	Client   *deepscript.Client
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
-	Submit   func() // wakes the submitter after an upload
 	Probe    func(ctx context.Context, path string) (media.Info, error)
 	Shutdown <-chan struct{} // closed when the server starts draining
 }

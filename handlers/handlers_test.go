@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
@@ -37,7 +38,7 @@ func newTestHandler(t testing.TB, upstreamURL string) *Handler {
 	c.Logger = log
 	m := metrics.New()
 	return New(Config{UploadDir: dir, MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
-		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log, Submit: func() {},
+		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log,
 			Probe:    func(context.Context, string) (media.Info, error) { return media.Info{Duration: 1}, nil },
 			Shutdown: make(chan struct{})})
 }
@@ -128,7 +129,7 @@ func TestUploadJSONHidesInternalErrors(t *testing.T) {
 	if len(got.Jobs) != 1 || len(got.Errors) != 1 {
 		t.Fatalf("got %d jobs and errors %q; want 1 job and 1 error", len(got.Jobs), got.Errors)
 	}
-	if got, want := got.Errors[0], errInternalMessage; got != want {
+	if got, want := got.Errors[0], job.ErrorMessage(errors.New("internal")); got != want {
 		t.Fatalf("error %q, want %q", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 
+	"scribe/job"
 	"scribe/store"
 	"scribe/views"
 )
@@ -19,7 +20,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, u store.User) {
 	h.renderHome(w, r, http.StatusOK, jobs, nil)
 }
 
-func (h *Handler) renderHome(w http.ResponseWriter, r *http.Request, status int, jobs []store.Job, uploadErrors []string) {
+func (h *Handler) renderHome(w http.ResponseWriter, r *http.Request, status int, jobs []job.Job, uploadErrors []string) {
 	p := views.HomePage{Layout: h.layout(w, r, "Transcribe"), MaxUploadBytes: h.cfg.MaxUploadBytes, UploadErrors: uploadErrors}
 	for _, j := range jobs {
 		p.Jobs = append(p.Jobs, viewJob(j))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -19,7 +20,7 @@ func (h *Handler) jobAudio(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 	f, err := os.Open(j.AudioPath)
 	if err != nil {
-		h.fail(w, r, store.ErrNotFound)
+		h.fail(w, r, job.ErrNotFound)
 		return
 	}
 	defer f.Close()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"scribe/job"
 	"scribe/relay"
 	"scribe/store"
 )
@@ -16,7 +17,7 @@ import (
 func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.User) {
 	sub := h.Relay.Subscribe(u.ID)
 	defer sub.Close()
-	var jobs []store.Job
+	var jobs []job.Job
 	var err error
 	if last := lastEventID(r); last > 0 {
 		jobs, err = h.Store.JobsChangedSince(r.Context(), u.ID, max(last-resumeLookback, 0))
@@ -28,7 +29,7 @@ func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.Use
 		h.fail(w, r, err)
 		return
 	}
-	h.stream(w, r, sub, jobs, func(j store.Job) bool { return true }, false)
+	h.stream(w, r, sub, jobs, func(j job.Job) bool { return true }, false)
 }
 
 // jobEvents streams one job's changes and ends after its final state. A
@@ -47,14 +48,14 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	h.stream(w, r, sub, []store.Job{j}, func(c store.Job) bool { return c.ID == j.ID }, true)
+	h.stream(w, r, sub, []job.Job{j}, func(c job.Job) bool { return c.ID == j.ID }, true)
 }
 
 // stream sends the snapshot, then live changes that match, until the
 // browser leaves, the server drains, the subscription is dropped for
 // falling behind, or (untilFinal) a final state has been sent.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subscription, snapshot []store.Job,
-	match func(store.Job) bool, untilFinal bool) {
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subscription, snapshot []job.Job,
+	match func(job.Job) bool, untilFinal bool) {
 	s, err := startEventStream(w)
 	if err != nil {
 		return
@@ -79,17 +80,23 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subs
 			if err := s.ping(); err != nil {
 				return
 			}
-		case j, ok := <-sub.C:
+		case c, ok := <-sub.C:
 			if !ok {
 				return // dropped for falling behind; the browser resumes
 			}
-			if !match(j) {
+			if !match(c.Job) {
 				continue
 			}
-			if err := s.send(j); err != nil {
+			if c.Deleted {
+				if err := s.sendDeleted(c.Job); err != nil || untilFinal {
+					return
+				}
+				continue
+			}
+			if err := s.send(c.Job); err != nil {
 				return
 			}
-			if untilFinal && j.Status.Final() {
+			if untilFinal && c.Job.Status.Final() {
 				return
 			}
 		}

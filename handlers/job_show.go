@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"scribe/deepscript"
+	"scribe/job"
 	"scribe/store"
 	"scribe/views"
 )
@@ -20,9 +20,9 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 		return
 	}
 	p := views.JobPage{Layout: h.layout(w, r, j.Filename), Job: viewJob(j)}
-	if j.Status == deepscript.StatusCompleted {
+	if j.Status == job.StatusCompleted {
 		res, err := h.Store.Result(r.Context(), j.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, job.ErrNotFound) {
 			h.fail(w, r, err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"scribe/job"
 	"scribe/store"
 	"scribe/transcript"
 )
@@ -22,7 +23,7 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 	ext, ok := strings.CutPrefix(r.PathValue("file"), "transcript.")
 	format, known := transcript.Formats[ext]
 	if !ok || !known {
-		h.fail(w, r, store.ErrNotFound)
+		h.fail(w, r, job.ErrNotFound)
 		return
 	}
 	res, err := h.Store.Result(r.Context(), j.ID)
@@ -45,8 +46,8 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 // orConflict maps a missing row to a 409 with message, for things that
 // exist only once a job is done.
 func orConflict(err error, message string) error {
-	if err == store.ErrNotFound {
-		return newError(http.StatusConflict, message)
+	if err == job.ErrNotFound {
+		return job.Errorf(job.CodeConflict, message)
 	}
 	return err
 }

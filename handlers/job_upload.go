@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"scribe/job"
 	"scribe/media"
 	"scribe/store"
 )
@@ -29,10 +30,10 @@ func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.Use
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUploadBytes+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		h.fail(w, r, newError(http.StatusBadRequest, "Send the audio as a multipart form with a file field."))
+		h.fail(w, r, job.Errorf(job.CodeInvalid, "Send the audio as a multipart form with a file field."))
 		return
 	}
-	var created []store.Job
+	var created []job.Job
 	var problems []error
 	for {
 		part, err := mr.NextPart()
@@ -57,17 +58,13 @@ func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.Use
 			continue
 		}
 		created = append(created, j)
-		h.Relay.Publish(j)
-	}
-	if len(created) > 0 {
-		h.Submit()
 	}
 	h.respondUpload(w, r, u, created, problems)
 }
 
-func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.User, created []store.Job, problems []error) {
+func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.User, created []job.Job, problems []error) {
 	if len(created) == 0 && len(problems) == 0 {
-		problems = append(problems, newError(http.StatusBadRequest, "Choose an audio file to upload."))
+		problems = append(problems, job.Errorf(job.CodeInvalid, "Choose an audio file to upload."))
 	}
 	if wantsJSON(r) {
 		if len(created) == 0 {
@@ -82,14 +79,12 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 			body.Jobs = append(body.Jobs, toJSON(j))
 		}
 		for _, p := range problems {
-			var ce *clientError
-			if !errors.As(p, &ce) {
-				// An internal failure's text names paths and SQL: log it,
-				// show the generic message fail would.
+			if job.ErrorCode(p) == job.CodeInternal {
+				// An internal failure's text names paths and SQL: log it;
+				// ErrorMessage shows the generic message fail would.
 				h.Log.Error("handlers: upload failed", "user_id", u.ID, "error", p)
-				ce = &clientError{message: errInternalMessage}
 			}
-			body.Errors = append(body.Errors, ce.message)
+			body.Errors = append(body.Errors, job.ErrorMessage(p))
 		}
 		writeJSON(w, http.StatusCreated, body)
 		return
@@ -98,13 +93,13 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 		var messages []string
 		status := http.StatusBadRequest
 		for _, p := range problems {
-			var ce *clientError
-			if !errors.As(p, &ce) {
+			code := job.ErrorCode(p)
+			if code == job.CodeInternal {
 				h.fail(w, r, p)
 				return
 			}
-			messages = append(messages, ce.message)
-			status = ce.status
+			messages = append(messages, job.ErrorMessage(p))
+			status = statusOf[code]
 		}
 		jobs, err := h.Store.JobsForUser(r.Context(), u.ID, jobListLimit)
 		if err != nil {
@@ -122,11 +117,11 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 }
 
 // saveUpload writes one file part to disk and records its job.
-func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part) (store.Job, error) {
+func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part) (job.Job, error) {
 	name := cleanFilename(part.FileName())
 	id, err := newJobID()
 	if err != nil {
-		return store.Job{}, err
+		return job.Job{}, err
 	}
 	path := filepath.Join(h.cfg.UploadDir, id+".audio")
 	keep := false
@@ -137,7 +132,7 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 	}()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return store.Job{}, fmt.Errorf("handlers: unable to create upload file: %w", err)
+		return job.Job{}, fmt.Errorf("handlers: unable to create upload file: %w", err)
 	}
 	n, err := io.Copy(f, io.LimitReader(part, h.cfg.MaxUploadBytes+1))
 	if cerr := f.Close(); err == nil {
@@ -145,24 +140,24 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 	}
 	switch {
 	case err != nil:
-		return store.Job{}, uploadReadError(err)
+		return job.Job{}, uploadReadError(err)
 	case n > h.cfg.MaxUploadBytes:
-		return store.Job{}, newError(http.StatusRequestEntityTooLarge,
+		return job.Job{}, job.Errorf(job.CodeTooLarge,
 			fmt.Sprintf("%s is larger than the %s this server accepts.", name, humanBytes(h.cfg.MaxUploadBytes)))
 	case n == 0:
-		return store.Job{}, newError(http.StatusBadRequest, name+" is empty.")
+		return job.Job{}, job.Errorf(job.CodeInvalid, name+" is empty.")
 	}
 	info, err := h.Probe(ctx, path)
 	if errors.Is(err, media.ErrNotAudio) {
-		return store.Job{}, newError(http.StatusUnsupportedMediaType,
+		return job.Job{}, job.Errorf(job.CodeUnsupported,
 			name+" does not look like audio (or video with a sound track) that we can read.")
 	}
 	if err != nil {
-		return store.Job{}, err
+		return job.Job{}, err
 	}
-	j, err := h.Store.CreateJob(ctx, store.Job{ID: id, UserID: u.ID, Filename: name, AudioPath: path, SizeBytes: n, Duration: info.Duration})
+	j, err := h.Relay.Create(ctx, job.Job{ID: id, UserID: u.ID, Filename: name, AudioPath: path, SizeBytes: n, Duration: info.Duration})
 	if err != nil {
-		return store.Job{}, err
+		return job.Job{}, err
 	}
 	keep = true
 	return j, nil
@@ -170,15 +165,14 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 
 func uploadReadError(err error) error {
 	if isTooLarge(err) {
-		return newError(http.StatusRequestEntityTooLarge, "The upload is larger than this server accepts.")
+		return errTooLarge
 	}
-	return newError(http.StatusBadRequest, "The upload was cut off before it finished; please try again.")
+	return job.Errorf(job.CodeInvalid, "The upload was cut off before it finished; please try again.")
 }
 
 func isTooLarge(err error) bool {
 	var tooBig *http.MaxBytesError
-	var ce *clientError
-	return errors.As(err, &tooBig) || (errors.As(err, &ce) && ce.status == http.StatusRequestEntityTooLarge)
+	return errors.As(err, &tooBig) || job.ErrorCode(err) == job.CodeTooLarge
 }
 
 // cleanFilename keeps a display name: no path, no control characters,

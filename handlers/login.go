@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"scribe/job"
 	"scribe/store"
 	"scribe/views"
 )
@@ -23,7 +24,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Store.UserByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, job.ErrNotFound) {
 		h.fail(w, r, err)
 		return
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
-	"scribe/store"
+	"scribe/job"
 	"scribe/views"
 )
 
@@ -35,18 +35,16 @@ func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) v
 		l.UserEmail = u.Email
 		l.Flash = h.takeFlash(w, r)
 	}
-	if at, err := h.Store.Setting(r.Context(), store.SettingBalanceLowAt); err == nil && at != "" {
-		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && time.Since(t) < balanceBannerFor {
-			l.BalanceLow = true
-		}
+	if at, err := h.Store.BalanceLowAt(r.Context()); err == nil && !at.IsZero() && h.Store.Now().Sub(at) < balanceBannerFor {
+		l.BalanceLow = true
 	}
 	return l
 }
 
 // viewJob converts a stored job for the pages.
-func viewJob(j store.Job) views.Job {
+func viewJob(j job.Job) views.Job {
 	return views.Job{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
-		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CompletedVia: j.CompletedVia, Error: j.Error}
+		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CompletedVia: string(j.CompletedVia), Error: j.Error}
 }
 
 // jobJSON is a job as the JSON API and the browser event streams show it.
@@ -62,11 +60,12 @@ type jobJSON struct {
 	Error        *string   `json:"error"`
 }
 
-func toJSON(j store.Job) jobJSON {
+func toJSON(j job.Job) jobJSON {
 	out := jobJSON{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
 		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
 	if j.CompletedVia != "" {
-		out.CompletedVia = &j.CompletedVia
+		via := string(j.CompletedVia)
+		out.CompletedVia = &via
 	}
 	if j.Error != "" {
 		out.Error = &j.Error

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -46,7 +47,7 @@ func (h *Handler) currentUser(r *http.Request) (store.User, bool) {
 	}
 	u, err := h.Store.UserByID(r.Context(), id)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, job.ErrNotFound) {
 			h.Log.Error("handlers: unable to load session user", "user_id", id, "error", err)
 		}
 		return store.User{}, false

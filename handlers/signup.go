@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"scribe/store"
+	"scribe/job"
 	"scribe/views"
 )
 
@@ -44,7 +44,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Store.CreateUser(r.Context(), email, hash)
-	if errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, job.ErrConflict) {
 		h.authError(w, r, true, email, "An account with this email already exists; log in instead.", http.StatusConflict)
 		return
 	}

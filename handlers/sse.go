@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"scribe/job"
 	"strconv"
 	"time"
-
-	"scribe/store"
 )
 
 const (
@@ -42,7 +41,7 @@ func startEventStream(w http.ResponseWriter) (*eventStream, error) {
 }
 
 // send writes one job's state unless a newer one was already sent.
-func (s *eventStream) send(j store.Job) error {
+func (s *eventStream) send(j job.Job) error {
 	if j.Seq <= s.lastSent[j.ID] {
 		return nil
 	}
@@ -52,6 +51,16 @@ func (s *eventStream) send(j store.Job) error {
 		return err
 	}
 	return s.write(fmt.Sprintf("id: %d\nevent: job\ndata: %s\n\n", j.Seq, data))
+}
+
+// sendDeleted tells the browser a job is gone.
+func (s *eventStream) sendDeleted(j job.Job) error {
+	s.lastSent[j.ID] = j.Seq
+	data, err := json.Marshal(map[string]string{"id": j.ID})
+	if err != nil {
+		return err
+	}
+	return s.write(fmt.Sprintf("id: %d\nevent: deleted\ndata: %s\n\n", j.Seq, data))
 }
 
 func (s *eventStream) ping() error { return s.write(": ping\n\n") }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/relay"
 	"scribe/store"
 )
@@ -22,9 +23,8 @@ const maxWebhookBytes = 16 << 20
 var webhookDeadline = 10 * time.Second
 
 // receiveWebhook verifies a delivery's signature over the raw body, drops
-// repeats by webhook-id, and applies the event through the relay. It never
-// moves a job backwards; anything it cannot use yet is left to the other
-// channels.
+// repeats by webhook-id, and hands the event to the relay. Anything it
+// cannot use yet is left to the other channels.
 func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), webhookDeadline)
 	defer cancel()
@@ -33,13 +33,13 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookAnswer(w, "rejected", http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	secret, err := h.Store.Setting(ctx, store.SettingWebhookSecret)
+	ep, err := h.Store.WebhookEndpoint(ctx)
 	if err != nil {
 		h.Log.Error("handlers: unable to read webhook secret", "error", err)
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 		return
 	}
-	if err := deepscript.VerifyWebhook(secret, r.Header, body, time.Now()); err != nil {
+	if err := deepscript.VerifyWebhook(ep.Secret, r.Header, body, h.Store.Now()); err != nil {
 		if err := h.Store.CountRejectedWebhook(ctx); err != nil {
 			h.Log.Error("handlers: unable to count rejected webhook", "error", err)
 		}
@@ -57,36 +57,15 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookAnswer(w, "rejected", http.StatusBadRequest, "malformed JSON")
 		return
 	}
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	switch ev.Event {
-	case deepscript.EventBalanceLow:
-		err = h.Store.RecordWebhook(ctx, webhookID, ev.Event,
-			map[string]string{store.SettingBalanceLowAt: now, store.SettingLastWebhookAt: now})
-	case deepscript.EventCompleted, deepscript.EventFailed:
-		err = h.applyWebhook(ctx, webhookID, ev)
-		if relay.IsUnknownJob(err) && ev.ID != "" {
-			// Perhaps ours, arriving before the submit's answer: adopt it.
-			// (Not found also when the answer got recorded meanwhile.)
-			if err = h.Relay.Adopt(ctx, ev.ID); err == nil || relay.IsUnknownJob(err) {
-				err = h.applyWebhook(ctx, webhookID, ev)
-			}
-		}
-		if err == nil || errors.Is(err, store.ErrDuplicate) {
-			if serr := h.Store.SetSettings(ctx, map[string]string{store.SettingLastWebhookAt: now}); serr != nil {
-				h.Log.Error("handlers: unable to note webhook time", "error", serr)
-			}
-		}
-	default:
-		// An event we did not subscribe to: acknowledge so it is not retried.
-		h.webhookAnswer(w, "ignored", http.StatusOK, "event ignored")
-		return
-	}
-	switch {
+	switch err := h.Relay.ApplyWebhook(ctx, webhookID, ev); {
 	case err == nil:
 		h.webhookAnswer(w, "applied", http.StatusOK, "ok")
 	case errors.Is(err, store.ErrDuplicate):
 		h.webhookAnswer(w, "duplicate", http.StatusOK, "already handled")
-	case relay.IsUnknownJob(err):
+	case errors.Is(err, relay.ErrIgnored):
+		// An event we did not subscribe to: acknowledge so it is not retried.
+		h.webhookAnswer(w, "ignored", http.StatusOK, "event ignored")
+	case errors.Is(err, job.ErrNotFound):
 		// Not one of our jobs: acknowledge, so it is not retried.
 		h.webhookAnswer(w, "ignored", http.StatusOK, "unknown transcription")
 	default:
@@ -94,22 +73,6 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.Log.Warn("handlers: unable to apply webhook", "upstream_id", ev.ID, "error", err)
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 	}
-}
-
-func (h *Handler) applyWebhook(ctx context.Context, webhookID string, ev deepscript.WebhookEvent) error {
-	if ev.ID == "" {
-		return store.ErrNotFound
-	}
-	u := store.Update{UpstreamID: ev.ID, Via: store.ViaWebhook, UpstreamAt: ev.CreatedAt, WebhookID: webhookID}
-	if ev.Event == deepscript.EventCompleted {
-		u.Status, u.Result = deepscript.StatusCompleted, ev.Result
-	} else {
-		u.Status = deepscript.StatusFailed
-		u.Error = relay.FailureMessage(ev.Error) // store.DefaultFailure when empty
-	}
-	// The webhook-id is recorded in the same transaction as the change.
-	_, err := h.Relay.Apply(ctx, u)
-	return err
 }
 
 func (h *Handler) webhookAnswer(w http.ResponseWriter, outcome string, status int, message string) {

@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -47,15 +48,15 @@ func submittedJobFor(t testing.TB, s *store.Store, upstreamID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := s.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	j, err := s.CreateJob(ctx, job.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: upstreamID}); err != nil {
+	if _, err := s.MarkSubmitted(ctx, j.ID, upstreamID); err != nil {
 		t.Fatal(err)
 	}
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef01234567"))
-	if err := s.SetSettings(ctx, map[string]string{store.SettingWebhookSecret: secret}); err != nil {
+	if err := s.SetWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "ep_1", URL: "http://example.test/webhooks/deepscript", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	return secret
@@ -131,7 +132,7 @@ func TestWebhookBeforeCreateAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waiting, err := h.Store.CreateJob(ctx, store.Job{ID: "j_2", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
+	waiting, err := h.Store.CreateJob(ctx, job.Job{ID: "j_2", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestWebhookBeforeCreateAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.UpstreamID != "tr_ours" || j.Status != deepscript.StatusCompleted || j.CompletedVia != store.ViaWebhook {
+		if j.UpstreamID != "tr_ours" || j.Status != job.StatusCompleted || j.CompletedVia != job.ViaWebhook {
 			t.Fatalf("job = upstream %q, %s via %q; want tr_ours, completed via webhook", j.UpstreamID, j.Status, j.CompletedVia)
 		}
 	})

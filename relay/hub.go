@@ -3,8 +3,8 @@ package relay
 import (
 	"sync"
 
+	"scribe/job"
 	"scribe/metrics"
-	"scribe/store"
 )
 
 // subscriberBuffer is how many changes a browser stream may fall behind
@@ -12,11 +12,17 @@ import (
 // Last-Event-ID, so a slow browser loses nothing and delays no one.
 const subscriberBuffer = 64
 
+// Change is one committed change to a job: its state now, or its deletion.
+type Change struct {
+	Job     job.Job
+	Deleted bool
+}
+
 // Subscription receives one user's job changes on C. C is closed when the
 // subscriber falls behind or the relay stops.
 type Subscription struct {
-	C      <-chan store.Job
-	c      chan store.Job
+	C      <-chan Change
+	c      chan Change
 	userID int64
 	hub    *hub
 	once   sync.Once
@@ -34,8 +40,8 @@ type hub struct {
 }
 
 func (h *hub) subscribe(userID int64, m *metrics.Metrics) *Subscription {
-	c := make(chan store.Job, subscriberBuffer)
-	s := &Subscription{C: c, c: c, userID: userID, hub: h, m: m}
+	ch := make(chan Change, subscriberBuffer)
+	s := &Subscription{C: ch, c: ch, userID: userID, hub: h, m: m}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -44,15 +50,15 @@ func (h *hub) subscribe(userID int64, m *metrics.Metrics) *Subscription {
 }
 
 // publish never blocks: a subscriber whose buffer is full is dropped.
-func (h *hub) publish(j store.Job) {
+func (h *hub) publish(c Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if s.userID != j.UserID {
+		if s.userID != c.Job.UserID {
 			continue
 		}
 		select {
-		case s.c <- j:
+		case s.c <- c:
 		default:
 			h.removeLocked(s)
 		}

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"scribe/job"
 	"scribe/metrics"
-	"scribe/store"
 )
 
 // TestSlowSubscriberDropped shows a browser that stops reading neither
@@ -24,11 +24,11 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	// reads. Publishing must never wait for the stalled one.
 	const n = 10 * subscriberBuffer
 	for i := range n {
-		h.publish(store.Job{ID: "j", UserID: 1, Seq: int64(i + 1)})
+		h.publish(Change{Job: job.Job{ID: "j", UserID: 1, Seq: int64(i + 1)}})
 		select {
-		case j, ok := <-live.C:
-			if !ok || j.Seq != int64(i+1) {
-				t.Fatalf("live subscriber got %+v (open=%v), want seq %d", j, ok, i+1)
+		case c, ok := <-live.C:
+			if !ok || c.Job.Seq != int64(i+1) {
+				t.Fatalf("live subscriber got %+v (open=%v), want seq %d", c, ok, i+1)
 			}
 		case <-time.After(2 * time.Second):
 			t.Fatalf("live subscriber waited over 2 s for change %d", i+1)

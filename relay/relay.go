@@ -1,8 +1,10 @@
-// Package relay is the one place where news of an upstream job — from a
-// webhook, the upstream's event stream or a backstop poll — becomes state:
-// it applies the forward-only rule, commits, and then publishes the change
-// to browser streams. It also owns one upstream event subscription per
-// active job.
+// Package relay is the one writer of job state. Every change to a job —
+// an upload, a retry, a delete, the upstream's answer to a submission, and
+// news from a webhook, the upstream's event stream or a backstop poll —
+// goes through it: it applies the change in one store transaction (news
+// under the forward-only rule), and only after the commit publishes it to
+// the owner's browser streams. It also follows one upstream event stream
+// per active job.
 package relay
 
 import (
@@ -10,26 +12,33 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/metrics"
 	"scribe/store"
 )
 
-// Relay applies updates and fans them out. Create it with New and start it
-// with Run.
+// ErrIgnored reports a webhook event scribe does not act on; it is
+// acknowledged so the upstream does not retry it.
+var ErrIgnored = errors.New("relay: event ignored")
+
+// Relay changes jobs and fans the changes out. Create it with New and
+// start it with Run.
 type Relay struct {
 	store   *store.Store
 	client  *deepscript.Client
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	hub     hub
+	queued  chan struct{}
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's context; nil until Run starts
-	pending  []store.Job     // asked to be watched before Run started
+	pending  []job.Job       // asked to be watched before Run started
 	watchers map[string]context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -37,8 +46,12 @@ type Relay struct {
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
 	return &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
-		hub: hub{subs: map[*Subscription]struct{}{}}}
+		hub: hub{subs: map[*Subscription]struct{}{}}, queued: make(chan struct{}, 1)}
 }
+
+// Queued receives a signal whenever a job starts waiting to be submitted
+// (an upload or a retry); the submitter selects on it.
+func (r *Relay) Queued() <-chan struct{} { return r.queued }
 
 // Run watches every active job's upstream stream until ctx ends, then stops
 // all watchers and ends all browser subscriptions.
@@ -53,7 +66,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.log.Error("relay: unable to list active jobs", "error", err)
 	}
 	for _, j := range append(jobs, pending...) {
-		r.Watch(j)
+		r.watch(j)
 	}
 	<-ctx.Done()
 	r.mu.Lock()
@@ -67,66 +80,125 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// Watch subscribes to a submitted job's upstream event stream, unless it is
-// already watched, final, or the relay is stopping.
-func (r *Relay) Watch(j store.Job) {
-	if j.UpstreamID == "" || j.Status.Final() {
-		return
+// Create records a new upload, queued for submission now.
+func (r *Relay) Create(ctx context.Context, j job.Job) (job.Job, error) {
+	j, err := r.store.CreateJob(ctx, j)
+	if err != nil {
+		return job.Job{}, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ctx == nil {
-		r.pending = append(r.pending, j)
-		return
-	}
-	if r.ctx.Err() != nil || r.watchers[j.UpstreamID] != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(r.ctx)
-	r.watchers[j.UpstreamID] = cancel
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer r.unwatch(j.UpstreamID)
-		r.metrics.UpstreamStreams.Inc()
-		defer r.metrics.UpstreamStreams.Dec()
-		r.follow(ctx, j.UpstreamID)
-	}()
+	r.publish(j)
+	r.signalQueued()
+	return j, nil
 }
 
-// Forget stops following a job's upstream stream (its job was deleted).
-func (r *Relay) Forget(upstreamID string) { r.unwatch(upstreamID) }
-
-func (r *Relay) unwatch(upstreamID string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cancel := r.watchers[upstreamID]; cancel != nil {
-		cancel()
-		delete(r.watchers, upstreamID)
+// Retry sends a user's failed job back to the submission queue as a new
+// attempt; job.ErrConflict when the job has not failed.
+func (r *Relay) Retry(ctx context.Context, userID int64, id string) (job.Job, error) {
+	j, err := r.store.RetryJob(ctx, userID, id)
+	if err != nil {
+		return job.Job{}, err
 	}
+	r.publish(j)
+	r.signalQueued()
+	return j, nil
 }
 
-// follow streams one job's upstream events into Apply until the job is
-// final or ctx ends. A stream that cannot be had is left to the backstop.
-func (r *Relay) follow(ctx context.Context, upstreamID string) {
-	err := r.client.StreamEvents(ctx, upstreamID, func(ev deepscript.Event) {
-		t := ev.Transcription
-		u := store.Update{UpstreamID: upstreamID, Status: t.Status, Progress: t.Progress,
-			Via: store.ViaSSE, UpstreamAt: t.UpdatedAt, Error: FailureMessage(t.Error)}
-		if _, err := r.Apply(ctx, u); err != nil && ctx.Err() == nil {
-			r.log.Warn("relay: unable to apply stream event", "upstream_id", upstreamID, "error", err)
+// Delete removes a user's job, its audio, and its upstream copy.
+func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, error) {
+	j, err := r.store.DeleteJob(ctx, userID, id)
+	if err != nil {
+		return job.Job{}, err
+	}
+	r.hub.publish(Change{Job: j, Deleted: true})
+	if err := os.Remove(j.AudioPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.log.Warn("relay: unable to remove audio", "job_id", j.ID, "error", err)
+	}
+	if j.UpstreamID != "" {
+		r.unwatch(j.UpstreamID)
+		r.deleteUpstream(ctx, j.ID, j.UpstreamID)
+	}
+	return j, nil
+}
+
+// Submitted records the upstream's answer to a job's submission: its id,
+// and its state when a replayed create found the job already under way.
+// A job deleted while its upload was in flight is deleted upstream too.
+func (r *Relay) Submitted(ctx context.Context, jobID string, t deepscript.Transcription) error {
+	j, err := r.store.MarkSubmitted(ctx, jobID, t.ID)
+	if errors.Is(err, job.ErrNotFound) {
+		r.log.Info("relay: job deleted during its upload; deleting it upstream", "job_id", jobID, "upstream_id", t.ID)
+		r.deleteUpstream(ctx, jobID, t.ID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.log.Info("relay: job accepted upstream", "job_id", j.ID, "upstream_id", t.ID)
+	r.publish(j)
+	if job.Status(t.Status) != job.StatusQueued {
+		if _, err := r.Apply(ctx, t.Update(job.ViaSubmit)); err != nil {
+			return fmt.Errorf("relay: unable to apply the state the upstream answered with: %w", err)
 		}
-	})
-	if err != nil && ctx.Err() == nil {
-		r.log.Info("relay: upstream stream ended; the backstop poll will follow up", "upstream_id", upstreamID, "error", err)
 	}
+	r.watch(j)
+	return nil
 }
 
-// Apply records an update and publishes the change. A completed update
-// without its transcript fetches it first. It returns whether the job
-// changed; store.ErrNotFound when no job has that upstream id.
-func (r *Relay) Apply(ctx context.Context, u store.Update) (bool, error) {
-	if u.Status == deepscript.StatusCompleted && u.Result == nil {
+// Refused marks a job the upstream will not take as failed, with a message
+// for its owner.
+func (r *Relay) Refused(ctx context.Context, jobID, message string) error {
+	j, err := r.store.FailUnsubmitted(ctx, jobID, message)
+	if err != nil {
+		return err
+	}
+	r.publish(j)
+	return nil
+}
+
+// Postpone records a failed submit attempt and when to try again. Nothing
+// a browser shows changes, so nothing is published.
+func (r *Relay) Postpone(ctx context.Context, jobID string, at time.Time) error {
+	return r.store.ScheduleSubmit(ctx, jobID, at)
+}
+
+// CountPoll records one backstop poll of a job.
+func (r *Relay) CountPoll(ctx context.Context, jobID string) error {
+	return r.store.CountPoll(ctx, jobID)
+}
+
+// ApplyWebhook applies a verified webhook delivery. A transcription we
+// have not recorded may be ours, arriving before the submit's answer: it
+// is adopted by the submit key the upstream echoes as metadata. It returns
+// store.ErrDuplicate for a webhook-id already handled, job.ErrNotFound for
+// a transcription that is not ours, and ErrIgnored for other events.
+func (r *Relay) ApplyWebhook(ctx context.Context, webhookID string, ev deepscript.WebhookEvent) error {
+	switch ev.Event {
+	case deepscript.EventBalanceLow:
+		return r.store.RecordBalanceLow(ctx, webhookID)
+	case deepscript.EventCompleted, deepscript.EventFailed:
+	default:
+		return ErrIgnored
+	}
+	if ev.ID == "" {
+		return job.ErrNotFound
+	}
+	u := ev.Update(webhookID)
+	_, err := r.Apply(ctx, u)
+	if errors.Is(err, job.ErrNotFound) {
+		// Not found also when the answer got recorded meanwhile: apply again.
+		if err = r.adopt(ctx, ev.ID); err == nil || errors.Is(err, job.ErrNotFound) {
+			_, err = r.Apply(ctx, u)
+		}
+	}
+	return err
+}
+
+// Apply records news of an upstream job under the forward-only rule and
+// publishes the change. A completed update without its transcript fetches
+// it first. It returns whether the job changed; job.ErrNotFound when no
+// job has that upstream id.
+func (r *Relay) Apply(ctx context.Context, u job.Update) (bool, error) {
+	if u.Status == job.StatusCompleted && u.Result == nil {
 		j, err := r.store.JobByUpstreamID(ctx, u.UpstreamID)
 		if err != nil {
 			return false, err
@@ -141,18 +213,56 @@ func (r *Relay) Apply(ctx context.Context, u store.Update) (bool, error) {
 		if t.Status != deepscript.StatusCompleted || t.Result == nil {
 			return false, fmt.Errorf("relay: upstream said %s completed but serves it as %s", u.UpstreamID, t.Status)
 		}
-		u.Result = t.Result
+		u.Result = t.Result.Domain()
 	}
 	j, changed, err := r.store.ApplyUpdate(ctx, u)
 	if err != nil || !changed {
 		return false, err
 	}
-	r.hub.publish(j)
+	r.publish(j)
 	if j.Status.Final() {
-		r.metrics.JobsFinished.WithLabelValues(j.CompletedVia, string(j.Status)).Inc()
+		r.metrics.JobsFinished.WithLabelValues(string(j.CompletedVia), string(j.Status)).Inc()
 		r.unwatch(j.UpstreamID)
 	}
 	return true, nil
+}
+
+// Subscribe starts a browser subscription to one user's job changes.
+func (r *Relay) Subscribe(userID int64) *Subscription {
+	return r.hub.subscribe(userID, r.metrics)
+}
+
+func (r *Relay) publish(j job.Job) { r.hub.publish(Change{Job: j}) }
+
+func (r *Relay) signalQueued() {
+	select {
+	case r.queued <- struct{}{}:
+	default:
+	}
+}
+
+// adopt gives an upstream job we have not recorded to the job of ours
+// whose submit key it echoes, if that job still waits for its create
+// answer. job.ErrNotFound when it is not ours.
+func (r *Relay) adopt(ctx context.Context, upstreamID string) error {
+	t, err := r.fetch(ctx, upstreamID)
+	if deepscript.IsNotFound(err) {
+		return job.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	j, err := r.store.JobAwaitingUpstreamID(ctx, t.Metadata)
+	if err != nil {
+		return err
+	}
+	if j, err = r.store.MarkSubmitted(ctx, j.ID, t.ID); err != nil {
+		return err
+	}
+	r.log.Info("relay: adopted an upstream job before its create answer", "job_id", j.ID, "upstream_id", upstreamID)
+	r.publish(j)
+	r.watch(j)
+	return nil
 }
 
 func (r *Relay) fetch(ctx context.Context, upstreamID string) (*deepscript.Transcription, error) {
@@ -165,58 +275,12 @@ func (r *Relay) fetch(ctx context.Context, upstreamID string) (*deepscript.Trans
 	return t, nil
 }
 
-// Adopt handles news of an upstream job we have not recorded: if the
-// upstream echoes, as metadata, the submit key of one of our jobs still
-// waiting for its create answer (lost, or not back yet), that job takes the
-// upstream id now. store.ErrNotFound when the job is not ours.
-func (r *Relay) Adopt(ctx context.Context, upstreamID string) error {
-	t, err := r.fetch(ctx, upstreamID)
-	if deepscript.IsNotFound(err) {
-		return store.ErrNotFound
+// deleteUpstream deletes a job's upstream copy; failures are only logged,
+// as the job is already gone here.
+func (r *Relay) deleteUpstream(ctx context.Context, jobID, upstreamID string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.client.DeleteTranscription(ctx, upstreamID); err != nil && !deepscript.IsNotFound(err) {
+		r.log.Warn("relay: unable to delete upstream transcription", "job_id", jobID, "upstream_id", upstreamID, "error", err)
 	}
-	if err != nil {
-		return err
-	}
-	j, err := r.store.JobAwaitingUpstreamID(ctx, t.Metadata)
-	if err != nil {
-		return err
-	}
-	if j, err = r.store.MarkSubmitted(ctx, j.ID, *t); err != nil {
-		return err
-	}
-	r.log.Info("relay: adopted an upstream job before its create answer", "job_id", j.ID, "upstream_id", upstreamID)
-	r.hub.publish(j)
-	r.Watch(j)
-	return nil
 }
-
-// Publish announces a change made outside Apply (upload, submit, retry,
-// delete) to the owner's browser streams.
-func (r *Relay) Publish(j store.Job) { r.hub.publish(j) }
-
-// Subscribe starts a browser subscription to one user's job changes.
-func (r *Relay) Subscribe(userID int64) *Subscription {
-	return r.hub.subscribe(userID, r.metrics)
-}
-
-// FailureMessage turns an upstream error into words a person understands.
-func FailureMessage(e *deepscript.ErrorBody) string {
-	if e == nil {
-		return ""
-	}
-	switch e.Code {
-	case deepscript.CodeUnsupportedMedia:
-		return "The file could not be read as audio. " + e.Message
-	case deepscript.CodeFileTooLarge:
-		return "The file is larger than the transcription service accepts."
-	case deepscript.CodeInsufficientBalance:
-		return "The transcription service's balance is used up; try again once it is topped up."
-	}
-	if e.Message != "" {
-		return e.Message
-	}
-	return "Transcription failed (" + e.Code + ")."
-}
-
-// IsUnknownJob reports whether err means no job has that upstream id.
-func IsUnknownJob(err error) bool { return errors.Is(err, store.ErrNotFound) }

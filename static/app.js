@@ -191,6 +191,12 @@
   function initJobList() {
     const source = new EventSource('/events');
     source.addEventListener('job', (e) => upsertRow(parseJSON(e.data)));
+    source.addEventListener('deleted', (e) => {
+      const gone = parseJSON(e.data);
+      const list = jobList();
+      const row = list && gone && findRow(list, gone.id);
+      if (row) row.remove();
+    });
   }
 
   // ---- Uploads ----

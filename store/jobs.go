@@ -6,50 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"scribe/deepscript"
-)
-
-// Job is one uploaded file and what is known of its upstream transcription.
-type Job struct {
-	ID           string
-	UserID       int64
-	Filename     string
-	AudioPath    string
-	SizeBytes    int64
-	Duration     float64
-	Attempt      int    // bumped by a user's retry; part of the idempotency key
-	UpstreamID   string // empty until the upstream accepted the job
-	SubmitTries  int
-	NextSubmitAt time.Time
-	SubmittedAt  time.Time
-	Status       deepscript.Status
-	Progress     float64
-	Error        string
-	CompletedVia string // webhook | sse | poll: the channel that first brought the final state
-	UpstreamDone time.Time
-	FinishedAt   time.Time
-	Polls        int
-	Seq          int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// SubmitKey is the Idempotency-Key for the job's current attempt.
-func (j Job) SubmitKey() string {
-	if j.Attempt == 0 {
-		return j.ID
-	}
-	return fmt.Sprintf("%s-retry%d", j.ID, j.Attempt)
-}
-
-// Channels through which a final state can be learnt.
-const (
-	ViaWebhook = "webhook"
-	ViaSSE     = "sse"
-	ViaPoll    = "poll"
+	"scribe/job"
 )
 
 const jobColumns = `id, user_id, filename, audio_path, size_bytes, duration, attempt,
@@ -58,8 +17,8 @@ const jobColumns = `id, user_id, filename, audio_path, size_bytes, duration, att
 
 type rowScanner interface{ Scan(...any) error }
 
-func scanJob(r rowScanner) (Job, error) {
-	var j Job
+func scanJob(r rowScanner) (job.Job, error) {
+	var j job.Job
 	var upstream sql.NullString
 	var next, submitted, done, finished sql.NullTime
 	err := r.Scan(&j.ID, &j.UserID, &j.Filename, &j.AudioPath, &j.SizeBytes, &j.Duration, &j.Attempt,
@@ -70,13 +29,13 @@ func scanJob(r rowScanner) (Job, error) {
 	return j, err
 }
 
-func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]Job, error) {
+func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]job.Job, error) {
 	rows, err := s.reader.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs "+q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
 	}
 	defer rows.Close()
-	var jobs []Job
+	var jobs []job.Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -89,21 +48,21 @@ func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]Job, er
 
 func jobByID(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, where string, args ...any) (Job, error) {
+}, where string, args ...any) (job.Job, error) {
 	j, err := scanJob(q.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Job{}, ErrNotFound
+		return job.Job{}, job.ErrNotFound
 	}
 	if err != nil {
-		return Job{}, fmt.Errorf("store: unable to load job: %w", err)
+		return job.Job{}, fmt.Errorf("store: unable to load job: %w", err)
 	}
 	return j, nil
 }
 
 // CreateJob records a new upload, queued for submission now.
-func (s *Store) CreateJob(ctx context.Context, j Job) (Job, error) {
+func (s *Store) CreateJob(ctx context.Context, j job.Job) (job.Job, error) {
 	now := s.Now()
-	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = deepscript.StatusQueued, now, now, now
+	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = job.StatusQueued, now, now, now
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
@@ -115,45 +74,44 @@ func (s *Store) CreateJob(ctx context.Context, j Job) (Job, error) {
 		return err
 	})
 	if err != nil {
-		return Job{}, fmt.Errorf("store: unable to create job: %w", err)
+		return job.Job{}, fmt.Errorf("store: unable to create job: %w", err)
 	}
 	return j, nil
 }
 
-// Job loads a job that belongs to userID; ErrNotFound otherwise.
-func (s *Store) Job(ctx context.Context, userID int64, id string) (Job, error) {
+// Job loads a job that belongs to userID; job.ErrNotFound otherwise.
+func (s *Store) Job(ctx context.Context, userID int64, id string) (job.Job, error) {
 	return jobByID(ctx, s.reader, "id = ? AND user_id = ?", id, userID)
 }
 
 // JobByUpstreamID loads the job the upstream knows as upstreamID.
-func (s *Store) JobByUpstreamID(ctx context.Context, upstreamID string) (Job, error) {
+func (s *Store) JobByUpstreamID(ctx context.Context, upstreamID string) (job.Job, error) {
 	return jobByID(ctx, s.reader, "upstream_id = ?", upstreamID)
 }
 
 // JobAwaitingUpstreamID loads the job whose current submission has key
-// (see Job.SubmitKey) and whose upstream id is not yet recorded.
-func (s *Store) JobAwaitingUpstreamID(ctx context.Context, key string) (Job, error) {
-	id, _, _ := strings.Cut(key, "-retry")
-	j, err := jobByID(ctx, s.reader, "id = ? AND upstream_id IS NULL", id)
+// (see job.Job.SubmitKey) and whose upstream id is not yet recorded.
+func (s *Store) JobAwaitingUpstreamID(ctx context.Context, key string) (job.Job, error) {
+	j, err := jobByID(ctx, s.reader, "id = ? AND upstream_id IS NULL", job.IDFromSubmitKey(key))
 	if err == nil && j.SubmitKey() != key {
-		return Job{}, ErrNotFound
+		return job.Job{}, job.ErrNotFound
 	}
 	return j, err
 }
 
 // JobsForUser lists a user's most recent jobs, newest first.
-func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]Job, error) {
+func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]job.Job, error) {
 	return s.queryJobs(ctx, "WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ?", userID, limit)
 }
 
 // JobsChangedSince lists a user's jobs whose last change is after seq, in
 // the order they changed.
-func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64) ([]Job, error) {
+func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64) ([]job.Job, error) {
 	return s.queryJobs(ctx, "WHERE user_id = ? AND seq > ? ORDER BY seq", userID, seq)
 }
 
 // DueSubmissions lists jobs waiting to be sent upstream whose next attempt is due.
-func (s *Store) DueSubmissions(ctx context.Context, limit int) ([]Job, error) {
+func (s *Store) DueSubmissions(ctx context.Context, limit int) ([]job.Job, error) {
 	return s.queryJobs(ctx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
 		ORDER BY next_submit_at LIMIT ?`, s.Now(), limit)
 }
@@ -177,12 +135,12 @@ func (s *Store) NextSubmitAt(ctx context.Context) (time.Time, error) {
 }
 
 // ActiveJobs lists submitted jobs that are not final, oldest first.
-func (s *Store) ActiveJobs(ctx context.Context) ([]Job, error) {
+func (s *Store) ActiveJobs(ctx context.Context) ([]job.Job, error) {
 	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing') ORDER BY submitted_at`)
 }
 
 // StaleJobs lists submitted, unfinished jobs submitted before cutoff.
-func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) {
+func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]job.Job, error) {
 	// UTC like every stored time: the driver writes a time as text with
 	// its zone, and SQLite compares that text.
 	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing')
@@ -190,18 +148,18 @@ func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]Job, error) 
 }
 
 // MarkSubmitted records the upstream's id for a job that has none yet.
-func (s *Store) MarkSubmitted(ctx context.Context, jobID string, t deepscript.Transcription) (Job, error) {
-	var j Job
+func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (job.Job, error) {
+	var j job.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		// Only the first to learn the id records it (the submitter, or a
 		// webhook adopting the job first); a second is a no-op.
 		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL",
-			" AND upstream_id IS NULL", t.ID, s.Now())
+			" AND upstream_id IS NULL", upstreamID, s.Now())
 		return err
 	})
 	if err != nil {
-		return Job{}, fmt.Errorf("store: unable to mark job %s submitted: %w", jobID, err)
+		return job.Job{}, fmt.Errorf("store: unable to mark job %s submitted: %w", jobID, err)
 	}
 	return j, nil
 }
@@ -219,8 +177,8 @@ func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) 
 
 // FailUnsubmitted marks a job the upstream refused as failed with a message
 // for its owner.
-func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job, error) {
-	var j Job
+func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (job.Job, error) {
+	var j job.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		j, err = changeJob(ctx, tx, s.Now(), jobID, "status = 'failed', error = ?, next_submit_at = NULL, finished_at = ?",
@@ -228,7 +186,7 @@ func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job
 		return err
 	})
 	if err != nil {
-		return Job{}, fmt.Errorf("store: unable to fail job %s: %w", jobID, err)
+		return job.Job{}, fmt.Errorf("store: unable to fail job %s: %w", jobID, err)
 	}
 	return j, nil
 }
@@ -236,21 +194,21 @@ func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (Job
 // changeJob updates one job with the assignments in set when it meets the
 // extra condition cond; if it changed, stamps it with the next change
 // sequence number so browser streams see it. It returns the job as it is now.
-func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond string, args ...any) (Job, error) {
+func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond string, args ...any) (job.Job, error) {
 	args = append(args, now, jobID)
 	res, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+", updated_at = ? WHERE id = ?"+cond, args...)
 	if err != nil {
-		return Job{}, err
+		return job.Job{}, err
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return Job{}, err
+		return job.Job{}, err
 	} else if n > 0 {
 		seq, err := bump(ctx, tx, "seq")
 		if err != nil {
-			return Job{}, err
+			return job.Job{}, err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET seq = ? WHERE id = ?", seq, jobID); err != nil {
-			return Job{}, err
+			return job.Job{}, err
 		}
 	}
 	return jobByID(ctx, tx, "id = ?", jobID)
@@ -265,57 +223,62 @@ func (s *Store) CountPoll(ctx context.Context, jobID string) error {
 	return nil
 }
 
-// Result loads a completed job's transcript; ErrNotFound when it has none.
-func (s *Store) Result(ctx context.Context, jobID string) (*deepscript.Result, error) {
+// Result loads a completed job's transcript; job.ErrNotFound when it has none.
+func (s *Store) Result(ctx context.Context, jobID string) (*job.Result, error) {
 	var raw sql.NullString
 	err := s.reader.QueryRowContext(ctx, "SELECT result_json FROM jobs WHERE id = ?", jobID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !raw.Valid) {
-		return nil, ErrNotFound
+		return nil, job.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to load result of %s: %w", jobID, err)
 	}
-	var r deepscript.Result
+	var r job.Result
 	if err := json.Unmarshal([]byte(raw.String), &r); err != nil {
 		return nil, fmt.Errorf("store: unable to decode result of %s: %w", jobID, err)
 	}
 	return &r, nil
 }
 
-// DeleteJob removes a user's job and returns what it was.
-func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (Job, error) {
-	var j Job
+// DeleteJob removes a user's job and returns what it was, stamped with
+// the change sequence number of its deletion.
+func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job, error) {
+	var j job.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
 			return err
 		}
+		// The deletion is a change too: browser streams carry it with this seq.
+		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ?", id)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, job.ErrNotFound) {
 		err = fmt.Errorf("store: unable to delete job %s: %w", id, err)
 	}
 	return j, err
 }
 
 // RetryJob sends a failed job back to the submission queue as a new attempt.
-func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (Job, error) {
-	var j Job
+func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (job.Job, error) {
+	var j job.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
 			return err
 		}
-		if j.Status != deepscript.StatusFailed {
-			return ErrConflict
+		if j.Status != job.StatusFailed {
+			return job.ErrConflict
 		}
 		j, err = changeJob(ctx, tx, s.Now(), id, `attempt = attempt + 1, upstream_id = NULL, submit_tries = 0,
 			next_submit_at = ?, submitted_at = NULL, status = 'queued', progress = 0, error = '', result_json = NULL,
 			completed_via = '', upstream_done_at = NULL, finished_at = NULL, polls = 0`, "", s.Now())
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
+	if err != nil && !errors.Is(err, job.ErrNotFound) && !errors.Is(err, job.ErrConflict) {
 		err = fmt.Errorf("store: unable to retry job %s: %w", id, err)
 	}
 	return j, err

@@ -18,12 +18,6 @@ import (
 	"scribe/migrations"
 )
 
-// Domain errors that handlers map to statuses.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
-)
-
 // Store is the app's database: one writer connection and a pool of readers
 // on the same WAL file.
 type Store struct {

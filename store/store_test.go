@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"scribe/deepscript"
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -23,18 +23,18 @@ func openStore(t *testing.T) *store.Store {
 }
 
 // submittedJob creates a user and a job the upstream knows as upstreamID.
-func submittedJob(t *testing.T, s *store.Store, email, upstreamID string) store.Job {
+func submittedJob(t *testing.T, s *store.Store, email, upstreamID string) job.Job {
 	t.Helper()
 	ctx := context.Background()
 	u, err := s.CreateUser(ctx, email, []byte("hash"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := s.CreateJob(ctx, store.Job{ID: "job-" + upstreamID, UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	j, err := s.CreateJob(ctx, job.Job{ID: "job-" + upstreamID, UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err = s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: upstreamID, Status: deepscript.StatusQueued})
+	j, err = s.MarkSubmitted(ctx, j.ID, upstreamID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if _, err := s.UserByEmail(ctx, "A@EXAMPLE.com"); err != nil {
 		t.Fatalf("user lost or email case-sensitive: %v", err)
 	}
-	if _, err := s.CreateUser(ctx, "a@example.com", []byte("h")); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.CreateUser(ctx, "a@example.com", []byte("h")); !errors.Is(err, job.ErrConflict) {
 		t.Fatalf("duplicate email: got %v, want ErrConflict", err)
 	}
 }
@@ -69,20 +69,20 @@ func TestApplyUpdateForwardOnly(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	submittedJob(t, s, "a@example.com", "tr_1")
-	result := &deepscript.Result{Text: "hello"}
+	result := &job.Result{Text: "hello"}
 	steps := []struct {
 		name        string
-		update      store.Update
+		update      job.Update
 		wantChanged bool
-		wantStatus  deepscript.Status
+		wantStatus  job.Status
 		wantProg    float64
 	}{
-		{"Progress", store.Update{Status: deepscript.StatusProcessing, Progress: 0.5, Via: store.ViaSSE}, true, deepscript.StatusProcessing, 0.5},
-		{"ProgressBackwards", store.Update{Status: deepscript.StatusProcessing, Progress: 0.2, Via: store.ViaSSE}, false, deepscript.StatusProcessing, 0.5},
-		{"StatusBackwards", store.Update{Status: deepscript.StatusQueued, Via: store.ViaPoll}, false, deepscript.StatusProcessing, 0.5},
-		{"Completed", store.Update{Status: deepscript.StatusCompleted, Result: result, Via: store.ViaWebhook}, true, deepscript.StatusCompleted, 1},
-		{"FailedAfterCompleted", store.Update{Status: deepscript.StatusFailed, Error: "x", Via: store.ViaPoll}, false, deepscript.StatusCompleted, 1},
-		{"CompletedAgain", store.Update{Status: deepscript.StatusCompleted, Result: result, Via: store.ViaSSE}, false, deepscript.StatusCompleted, 1},
+		{"Progress", job.Update{Status: job.StatusProcessing, Progress: 0.5, Via: job.ViaSSE}, true, job.StatusProcessing, 0.5},
+		{"ProgressBackwards", job.Update{Status: job.StatusProcessing, Progress: 0.2, Via: job.ViaSSE}, false, job.StatusProcessing, 0.5},
+		{"StatusBackwards", job.Update{Status: job.StatusQueued, Via: job.ViaPoll}, false, job.StatusProcessing, 0.5},
+		{"Completed", job.Update{Status: job.StatusCompleted, Result: result, Via: job.ViaWebhook}, true, job.StatusCompleted, 1},
+		{"FailedAfterCompleted", job.Update{Status: job.StatusFailed, Error: "x", Via: job.ViaPoll}, false, job.StatusCompleted, 1},
+		{"CompletedAgain", job.Update{Status: job.StatusCompleted, Result: result, Via: job.ViaSSE}, false, job.StatusCompleted, 1},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestApplyUpdateForwardOnly(t *testing.T) {
 			if changed != st.wantChanged || j.Status != st.wantStatus || j.Progress != st.wantProg {
 				t.Fatalf("got changed=%v %s %.2f, want changed=%v %s %.2f", changed, j.Status, j.Progress, st.wantChanged, st.wantStatus, st.wantProg)
 			}
-			if got, want := j.CompletedVia, map[bool]string{true: store.ViaWebhook, false: ""}[j.Status.Final()]; got != want {
+			if got, want := j.CompletedVia, map[bool]job.Via{true: job.ViaWebhook, false: ""}[j.Status.Final()]; got != want {
 				t.Fatalf("completed_via = %q, want %q", got, want)
 			}
 		})
@@ -103,10 +103,10 @@ func TestApplyUpdateForwardOnly(t *testing.T) {
 	if err != nil || got.Text != "hello" {
 		t.Fatalf("result = %+v, %v", got, err)
 	}
-	if _, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_missing", Status: deepscript.StatusProcessing}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_missing", Status: job.StatusProcessing}); !errors.Is(err, job.ErrNotFound) {
 		t.Fatalf("unknown upstream id: %v", err)
 	}
-	if _, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusCompleted}); !errors.Is(err, store.ErrMissingResult) {
+	if _, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusCompleted}); !errors.Is(err, store.ErrMissingResult) {
 		t.Fatalf("completed without result: %v", err)
 	}
 }
@@ -120,8 +120,8 @@ func TestWebhookDuplicatesRace(t *testing.T) {
 	var applied, dups int
 	for range 8 {
 		wg.Go(func() {
-			_, changed, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed,
-				Error: "boom", Via: store.ViaWebhook, WebhookID: "msg_1"})
+			_, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed,
+				Error: "boom", Via: job.ViaWebhook, WebhookID: "msg_1"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -151,10 +151,10 @@ func TestOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Job(ctx, other.ID, j.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Job(ctx, other.ID, j.ID); !errors.Is(err, job.ErrNotFound) {
 		t.Fatalf("other user's Job: %v", err)
 	}
-	if _, err := s.DeleteJob(ctx, other.ID, j.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeleteJob(ctx, other.ID, j.ID); !errors.Is(err, job.ErrNotFound) {
 		t.Fatalf("other user's DeleteJob: %v", err)
 	}
 	if _, err := s.Job(ctx, j.UserID, j.ID); err != nil {
@@ -170,7 +170,7 @@ func TestChangedSinceAndRetry(t *testing.T) {
 	if jobs, _ := s.JobsChangedSince(ctx, j.UserID, mark); len(jobs) != 0 {
 		t.Fatalf("nothing changed yet, got %d jobs", len(jobs))
 	}
-	failed, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Error: "bad audio", Via: store.ViaPoll})
+	failed, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Error: "bad audio", Via: job.ViaPoll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +182,10 @@ func TestChangedSinceAndRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != deepscript.StatusQueued || r.UpstreamID != "" || r.SubmitKey() == j.SubmitKey() {
+	if r.Status != job.StatusQueued || r.UpstreamID != "" || r.SubmitKey() == j.SubmitKey() {
 		t.Fatalf("retried job: %+v", r)
 	}
-	if _, err := s.RetryJob(ctx, j.UserID, j.ID); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.RetryJob(ctx, j.UserID, j.ID); !errors.Is(err, job.ErrConflict) {
 		t.Fatalf("retrying a queued job: %v", err)
 	}
 }
@@ -200,14 +200,14 @@ func BenchmarkApplyUpdate(b *testing.B) {
 	}
 	defer s.Close()
 	u, _ := s.CreateUser(ctx, "a@example.com", []byte("h"))
-	j, _ := s.CreateJob(ctx, store.Job{ID: "j", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
-	if _, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: "tr_1"}); err != nil {
+	j, _ := s.CreateJob(ctx, job.Job{ID: "j", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	if _, err := s.MarkSubmitted(ctx, j.ID, "tr_1"); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		_, changed, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusProcessing,
-			Progress: float64(i+1) / float64(b.N+1), Via: store.ViaSSE})
+		_, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusProcessing,
+			Progress: float64(i+1) / float64(b.N+1), Via: job.ViaSSE})
 		if err != nil || !changed {
 			b.Fatalf("update %d: changed=%v err=%v", i, changed, err)
 		}
@@ -235,7 +235,7 @@ func TestTimesInOtherZones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := s.CreateJob(ctx, store.Job{ID: "queued", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
+	q, err := s.CreateJob(ctx, job.Job{ID: "queued", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,11 +257,11 @@ func TestFailedWithoutError(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	submittedJob(t, s, "a@example.com", "tr_1")
-	j, changed, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Via: store.ViaSSE})
+	j, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Via: job.ViaSSE})
 	if err != nil || !changed {
 		t.Fatalf("changed=%v, %v", changed, err)
 	}
-	if got, want := j.Error, store.DefaultFailure; got != want {
+	if got, want := j.Error, job.DefaultFailure; got != want {
 		t.Fatalf("error %q, want %q", got, want)
 	}
 }
@@ -273,15 +273,15 @@ func TestMarkSubmittedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	j := submittedJob(t, s, "a@example.com", "tr_1")
-	done, _, err := s.ApplyUpdate(ctx, store.Update{UpstreamID: "tr_1", Status: deepscript.StatusFailed, Error: "x", Via: store.ViaWebhook})
+	done, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Error: "x", Via: job.ViaWebhook})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.MarkSubmitted(ctx, j.ID, deepscript.Transcription{ID: "tr_1"})
+	again, err := s.MarkSubmitted(ctx, j.ID, "tr_1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Seq != done.Seq || again.Status != deepscript.StatusFailed || !again.SubmittedAt.Equal(done.SubmittedAt) {
+	if again.Seq != done.Seq || again.Status != job.StatusFailed || !again.SubmittedAt.Equal(done.SubmittedAt) {
 		t.Fatalf("second MarkSubmitted changed the job: seq %d→%d, %s", done.Seq, again.Seq, again.Status)
 	}
 }

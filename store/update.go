@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,29 +8,11 @@ import (
 	"fmt"
 	"time"
 
-	"scribe/deepscript"
+	"scribe/job"
 )
-
-// Update is what one channel (webhook, SSE or poll) learnt about an
-// upstream job.
-type Update struct {
-	UpstreamID string
-	Status     deepscript.Status
-	Progress   float64
-	Error      string             // when failed
-	Result     *deepscript.Result // required when completed
-	Via        string             // ViaWebhook, ViaSSE or ViaPoll
-	UpstreamAt time.Time          // when the upstream says the change happened
-	// WebhookID, when set, is recorded in the same transaction, so a
-	// redelivered webhook is a no-op even when two copies race.
-	WebhookID string
-}
 
 // ErrDuplicate reports a webhook-id that was already handled.
 var ErrDuplicate = errors.New("duplicate webhook")
-
-// DefaultFailure is a failed job's message when the upstream gave none.
-const DefaultFailure = "Transcription failed."
 
 // ErrMissingResult reports a completed update without its transcript.
 var ErrMissingResult = errors.New("completed update without result")
@@ -39,18 +20,18 @@ var ErrMissingResult = errors.New("completed update without result")
 // ApplyUpdate moves a job forward and reports whether anything changed.
 // Status never moves backwards, progress never decreases, and a final
 // state is never replaced: late, stale and repeated news is ignored.
-func (s *Store) ApplyUpdate(ctx context.Context, u Update) (Job, bool, error) {
-	if u.Status == deepscript.StatusCompleted && u.Result == nil {
-		return Job{}, false, ErrMissingResult
+func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, error) {
+	if u.Status == job.StatusCompleted && u.Result == nil {
+		return job.Job{}, false, ErrMissingResult
 	}
 	var resultJSON []byte
 	if u.Result != nil {
 		var err error
 		if resultJSON, err = json.Marshal(u.Result); err != nil {
-			return Job{}, false, fmt.Errorf("store: unable to encode result: %w", err)
+			return job.Job{}, false, fmt.Errorf("store: unable to encode result: %w", err)
 		}
 	}
-	var j Job
+	var j job.Job
 	var changed bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if u.WebhookID != "" {
@@ -62,7 +43,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, u Update) (Job, bool, error) {
 		if j, err = jobByID(ctx, tx, "upstream_id = ?", u.UpstreamID); err != nil {
 			return err
 		}
-		next, ok := advance(j, u)
+		next, ok := job.Advance(j, u)
 		if !ok {
 			return nil
 		}
@@ -80,33 +61,10 @@ func (s *Store) ApplyUpdate(ctx context.Context, u Update) (Job, bool, error) {
 		j, changed = next, err == nil
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDuplicate) {
+	if err != nil && !errors.Is(err, job.ErrNotFound) && !errors.Is(err, ErrDuplicate) {
 		err = fmt.Errorf("store: unable to apply update to %s: %w", u.UpstreamID, err)
 	}
 	return j, changed, err
-}
-
-// advance returns j moved forward by u, and false when u brings nothing new.
-func advance(j Job, u Update) (Job, bool) {
-	if j.Status.Final() || u.Status.Rank() < j.Status.Rank() || !u.Status.Valid() {
-		return j, false
-	}
-	next := j
-	next.Status = u.Status
-	next.Progress = max(j.Progress, min(u.Progress, 1))
-	switch u.Status {
-	case deepscript.StatusCompleted:
-		next.Progress = 1
-	case deepscript.StatusFailed:
-		// A failure always says so: the stream and /status may carry no
-		// error object, and the job's "error" must not then be null.
-		next.Error = cmp.Or(u.Error, DefaultFailure)
-	}
-	if u.Status.Final() {
-		next.CompletedVia = u.Via
-		next.UpstreamDone = u.UpstreamAt
-	}
-	return next, next.Status != j.Status || next.Progress != j.Progress
 }
 
 func recordReceipt(ctx context.Context, tx *sql.Tx, webhookID, event string, now time.Time) error {

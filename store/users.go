@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"scribe/job"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -20,14 +21,14 @@ type User struct {
 	SessionVersion int64
 }
 
-// CreateUser adds an account; ErrConflict when the email is taken.
+// CreateUser adds an account; job.ErrConflict when the email is taken.
 func (s *Store) CreateUser(ctx context.Context, email string, passwordHash []byte) (User, error) {
 	u := User{Email: email, PasswordHash: passwordHash, CreatedAt: s.Now()}
 	res, err := s.writer.ExecContext(ctx, "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
 		u.Email, u.PasswordHash, u.CreatedAt)
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
-		return User{}, ErrConflict
+		return User{}, job.ErrConflict
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: unable to create user: %w", err)
@@ -51,7 +52,7 @@ func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
 	err := s.reader.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at, session_version FROM users WHERE "+where, arg).
 		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt, &u.SessionVersion)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNotFound
+		return User{}, job.ErrNotFound
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: unable to load user: %w", err)

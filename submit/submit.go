@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/metrics"
 	"scribe/relay"
 	"scribe/store"
@@ -28,7 +29,6 @@ type Submitter struct {
 	WebhookURL string
 	// Backoff is the wait before attempt tries+1 after a temporary failure.
 	Backoff func(tries int) time.Duration
-	wake    chan struct{}
 	// registered is whether the upstream holds our webhook endpoint; Run
 	// registers it before submitting, and again after a 422.
 	registered bool
@@ -37,20 +37,12 @@ type Submitter struct {
 // New returns a Submitter; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, r *relay.Relay, m *metrics.Metrics, log *slog.Logger, webhookURL string) *Submitter {
 	return &Submitter{store: s, client: c, relay: r, metrics: m, log: log, WebhookURL: webhookURL,
-		Backoff: ExponentialBackoff, wake: make(chan struct{}, 1)}
+		Backoff: ExponentialBackoff}
 }
 
 // ExponentialBackoff waits 1 s, 2 s, 4 s … up to 5 min.
 func ExponentialBackoff(tries int) time.Duration {
 	return min(time.Second<<min(tries, 9), 5*time.Minute)
-}
-
-// Wake asks Run to look for due jobs now; it never blocks.
-func (s *Submitter) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Run submits due jobs until ctx ends. An attempt in flight when ctx ends is
@@ -63,7 +55,7 @@ func (s *Submitter) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.wake:
+		case <-s.relay.Queued():
 		case <-timer.C:
 		}
 		if !s.registered {
@@ -85,7 +77,7 @@ func (s *Submitter) untilNext(ctx context.Context) time.Duration {
 	if err != nil || next.IsZero() {
 		return 30 * time.Second
 	}
-	return min(max(time.Until(next), 0), 30*time.Second)
+	return min(max(next.Sub(s.store.Now()), 0), 30*time.Second)
 }
 
 func (s *Submitter) sweep(ctx context.Context) {
@@ -107,10 +99,10 @@ func (s *Submitter) sweep(ctx context.Context) {
 	}
 }
 
-func (s *Submitter) submit(ctx context.Context, j store.Job) {
+func (s *Submitter) submit(ctx context.Context, j job.Job) {
 	f, err := os.Open(j.AudioPath)
 	if err != nil {
-		s.fail(ctx, j, "The uploaded file is no longer on the server; please upload it again.")
+		s.fail(ctx, j, job.FailureNoFile)
 		return
 	}
 	defer f.Close()
@@ -128,37 +120,13 @@ func (s *Submitter) submit(ctx context.Context, j store.Job) {
 		s.handleError(ctx, j, err)
 		return
 	}
-	sj, err := s.store.MarkSubmitted(ctx, j.ID, *t)
-	if errors.Is(err, store.ErrNotFound) {
-		// Deleted by its owner while the upload was in flight: delete the
-		// upstream copy too, as the delete itself would have.
-		s.log.Info("submit: job deleted during its upload; deleting it upstream", "job_id", j.ID, "upstream_id", t.ID)
-		if err := s.client.DeleteTranscription(ctx, t.ID); err != nil && !deepscript.IsNotFound(err) {
-			s.log.Warn("submit: unable to delete upstream transcription", "job_id", j.ID, "upstream_id", t.ID, "error", err)
-		}
-		return
-	}
-	if err != nil {
-		s.log.Error("submit: unable to record submission", "job_id", j.ID, "upstream_id", t.ID, "error", err)
-		return
-	}
 	s.metrics.Submits.WithLabelValues("ok").Inc()
-	s.log.Info("submit: job accepted upstream", "job_id", sj.ID, "upstream_id", t.ID)
-	s.relay.Publish(sj)
-	if t.Status != deepscript.StatusQueued {
-		// A replayed create (same Idempotency-Key after a lost answer or a
-		// restart) may find the job already running or done: take that
-		// state now rather than waiting for another channel.
-		_, err := s.relay.Apply(ctx, store.Update{UpstreamID: t.ID, Status: t.Status, Progress: t.Progress,
-			Error: relay.FailureMessage(t.Error), Via: store.ViaPoll, UpstreamAt: t.UpdatedAt})
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("submit: unable to apply the state the upstream answered with", "job_id", sj.ID, "error", err)
-		}
+	if err := s.relay.Submitted(ctx, j.ID, *t); err != nil && ctx.Err() == nil {
+		s.log.Error("submit: unable to record submission", "job_id", j.ID, "upstream_id", t.ID, "error", err)
 	}
-	s.relay.Watch(sj)
 }
 
-func (s *Submitter) handleError(ctx context.Context, j store.Job, err error) {
+func (s *Submitter) handleError(ctx context.Context, j job.Job, err error) {
 	var apiErr *deepscript.APIError
 	if errors.As(err, &apiErr) && !apiErr.Temporary() && apiErr.StatusCode != 401 && apiErr.StatusCode != 422 {
 		s.metrics.Submits.WithLabelValues("rejected").Inc()
@@ -178,18 +146,15 @@ func (s *Submitter) handleError(ctx context.Context, j store.Job, err error) {
 	}
 	s.metrics.Submits.WithLabelValues("retry").Inc()
 	s.log.Warn("submit: attempt failed; will retry", "job_id", j.ID, "tries", j.SubmitTries+1, "retry_in", wait, "error", err)
-	if err := s.store.ScheduleSubmit(ctx, j.ID, time.Now().Add(wait)); err != nil {
+	if err := s.relay.Postpone(ctx, j.ID, s.store.Now().Add(wait)); err != nil {
 		s.log.Error("submit: unable to reschedule", "job_id", j.ID, "error", err)
 	}
 }
 
-func (s *Submitter) fail(ctx context.Context, j store.Job, message string) {
-	j, err := s.store.FailUnsubmitted(ctx, j.ID, message)
-	if err != nil {
+func (s *Submitter) fail(ctx context.Context, j job.Job, message string) {
+	if err := s.relay.Refused(ctx, j.ID, message); err != nil {
 		s.log.Error("submit: unable to mark job failed", "job_id", j.ID, "error", err)
-		return
 	}
-	s.relay.Publish(j)
 }
 
 // refusal words an upstream's permanent refusal for the job's owner.
@@ -202,5 +167,5 @@ func refusal(e *deepscript.APIError) string {
 	case 415:
 		return "The transcription service could not read this file as audio."
 	}
-	return relay.FailureMessage(&deepscript.ErrorBody{Code: e.Code, Message: e.Message})
+	return (&deepscript.ErrorBody{Code: e.Code, Message: e.Message}).FailureMessage()
 }

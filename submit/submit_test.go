@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"scribe/deepscript"
+	"scribe/job"
 	"scribe/metrics"
 	"scribe/relay"
 	"scribe/store"
@@ -82,8 +83,8 @@ func TestReplayedCreateAlreadyDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != deepscript.StatusCompleted || got.CompletedVia != store.ViaPoll {
-		t.Fatalf("job after a replayed create: %s via %q, want completed via poll", got.Status, got.CompletedVia)
+	if got.Status != job.StatusCompleted || got.CompletedVia != job.ViaSubmit {
+		t.Fatalf("job after a replayed create: %s via %q, want completed via submit", got.Status, got.CompletedVia)
 	}
 	if r, err := db.Result(ctx, j.ID); err != nil || r.Text != "already done" {
 		t.Fatalf("result = %+v, %v", r, err)
@@ -92,7 +93,7 @@ func TestReplayedCreateAlreadyDone(t *testing.T) {
 
 // queuedJob opens a store in a temp dir with one user and one job waiting
 // to be submitted.
-func queuedJob(t *testing.T) (*store.Store, store.User, store.Job) {
+func queuedJob(t *testing.T) (*store.Store, store.User, job.Job) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -109,7 +110,7 @@ func queuedJob(t *testing.T) (*store.Store, store.User, store.Job) {
 	if err := os.WriteFile(audio, []byte("RIFF"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j, err := db.CreateJob(ctx, store.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
+	j, err := db.CreateJob(ctx, job.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: audio, SizeBytes: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,15 +17,11 @@ var WebhookEvents = []string{deepscript.EventCompleted, deepscript.EventFailed, 
 // secret the store holds. On 409 (registered, but the secret is lost, say
 // after a new data dir) it deletes the old endpoint and registers again.
 func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, url string) error {
-	gotURL, err := s.Setting(ctx, store.SettingWebhookURL)
+	have, err := s.WebhookEndpoint(ctx)
 	if err != nil {
 		return err
 	}
-	secret, err := s.Setting(ctx, store.SettingWebhookSecret)
-	if err != nil {
-		return err
-	}
-	if gotURL == url && secret != "" {
+	if have.URL == url && have.Secret != "" {
 		// Check the upstream still has it: its data may have been reset.
 		eps, err := c.ListWebhooks(ctx)
 		if err != nil {
@@ -46,9 +42,7 @@ func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, ur
 	if err != nil {
 		return fmt.Errorf("submit: unable to register webhook endpoint %s: %w", url, err)
 	}
-	return s.SetSettings(ctx, map[string]string{
-		store.SettingWebhookID: ep.ID, store.SettingWebhookURL: url, store.SettingWebhookSecret: ep.Secret,
-	})
+	return s.SetWebhookEndpoint(ctx, store.WebhookEndpoint{ID: ep.ID, URL: url, Secret: ep.Secret})
 }
 
 func deleteEndpoint(ctx context.Context, c *deepscript.Client, url string) error {

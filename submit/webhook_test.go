@@ -77,7 +77,12 @@ func TestEnsureWebhookRewrittenURL(t *testing.T) {
 	if got := len(endpoints); got != 1 {
 		t.Fatalf("%d endpoints after a restart, want 1", got)
 	}
-	if err := db.SetSettings(ctx, map[string]string{store.SettingWebhookSecret: ""}); err != nil {
+	ep, err := db.WebhookEndpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.Secret = ""
+	if err := db.SetWebhookEndpoint(ctx, ep); err != nil {
 		t.Fatal(err)
 	}
 	if err := EnsureWebhook(ctx, db, c, url); err != nil {
@@ -86,7 +91,7 @@ func TestEnsureWebhookRewrittenURL(t *testing.T) {
 	if got := len(endpoints); got != 1 {
 		t.Fatalf("%d endpoints after re-registering, want 1", got)
 	}
-	if secret, _ := db.Setting(ctx, store.SettingWebhookSecret); secret == "" {
+	if ep, _ := db.WebhookEndpoint(ctx); ep.Secret == "" {
 		t.Fatal("no secret stored after re-registering")
 	}
 }

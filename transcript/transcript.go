@@ -8,14 +8,14 @@ import (
 	"io"
 	"strings"
 
-	"scribe/deepscript"
+	"scribe/job"
 )
 
 // Format is a download format.
 type Format struct {
 	Ext         string // file extension without the dot
 	ContentType string
-	Write       func(w io.Writer, r *deepscript.Result) error
+	Write       func(w io.Writer, r *job.Result) error
 }
 
 // Formats are the downloads offered for every completed job, by extension.
@@ -27,7 +27,7 @@ var Formats = map[string]Format{
 }
 
 // WriteText writes the transcript one segment per line.
-func WriteText(w io.Writer, r *deepscript.Result) error {
+func WriteText(w io.Writer, r *job.Result) error {
 	if len(r.Segments) == 0 {
 		_, err := fmt.Fprintln(w, strings.TrimSpace(r.Text))
 		return err
@@ -41,7 +41,7 @@ func WriteText(w io.Writer, r *deepscript.Result) error {
 }
 
 // WriteSRT writes numbered SubRip cues.
-func WriteSRT(w io.Writer, r *deepscript.Result) error {
+func WriteSRT(w io.Writer, r *job.Result) error {
 	for i, s := range cues(r) {
 		_, err := fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", i+1, timestamp(s.Start, ','), timestamp(s.End, ','), s.Text)
 		if err != nil {
@@ -52,7 +52,7 @@ func WriteSRT(w io.Writer, r *deepscript.Result) error {
 }
 
 // WriteVTT writes a WebVTT file.
-func WriteVTT(w io.Writer, r *deepscript.Result) error {
+func WriteVTT(w io.Writer, r *job.Result) error {
 	if _, err := io.WriteString(w, "WEBVTT\n\n"); err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func WriteVTT(w io.Writer, r *deepscript.Result) error {
 }
 
 // WriteJSON writes the full result, with segments and word timings.
-func WriteJSON(w io.Writer, r *deepscript.Result) error {
+func WriteJSON(w io.Writer, r *job.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -75,15 +75,15 @@ func WriteJSON(w io.Writer, r *deepscript.Result) error {
 
 // cues are the segments with text, or one cue for the whole text when the
 // upstream gave no segments.
-func cues(r *deepscript.Result) []deepscript.Segment {
-	var out []deepscript.Segment
+func cues(r *job.Result) []job.Segment {
+	var out []job.Segment
 	for _, s := range r.Segments {
 		if s.Text = strings.TrimSpace(s.Text); s.Text != "" {
 			out = append(out, s)
 		}
 	}
 	if len(out) == 0 && strings.TrimSpace(r.Text) != "" {
-		out = append(out, deepscript.Segment{Start: 0, End: r.Duration, Text: strings.TrimSpace(r.Text)})
+		out = append(out, job.Segment{Start: 0, End: r.Duration, Text: strings.TrimSpace(r.Text)})
 	}
 	return out
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"testing"
 
-	"scribe/deepscript"
+	"scribe/job"
 )
 
-var sample = &deepscript.Result{
+var sample = &job.Result{
 	Text: "hello world again", Duration: 3725.5,
-	Segments: []deepscript.Segment{
-		{Start: 0.5, End: 1.25, Text: "hello world", Words: []deepscript.Word{{Word: "hello", Start: 0.5, End: 0.9}}},
+	Segments: []job.Segment{
+		{Start: 0.5, End: 1.25, Text: "hello world", Words: []job.Word{{Word: "hello", Start: 0.5, End: 0.9}}},
 		{Start: 3723.0, End: 3725.004, Text: "again --> later"},
 	},
 }
@@ -44,7 +44,7 @@ func TestFormats(t *testing.T) {
 		}
 	})
 	t.Run("JSON", func(t *testing.T) {
-		var back deepscript.Result
+		var back job.Result
 		if err := json.Unmarshal([]byte(render(t, "json")), &back); err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestFormats(t *testing.T) {
 	})
 	t.Run("NoSegments", func(t *testing.T) {
 		var b bytes.Buffer
-		if err := WriteSRT(&b, &deepscript.Result{Text: "only text", Duration: 2}); err != nil {
+		if err := WriteSRT(&b, &job.Result{Text: "only text", Duration: 2}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := b.String(), "1\n00:00:00,000 --> 00:00:02,000\nonly text\n\n"; got != want {
@@ -65,9 +65,9 @@ func TestFormats(t *testing.T) {
 
 // BenchmarkFormats renders an hour-long transcript (1200 segments) in each format.
 func BenchmarkFormats(b *testing.B) {
-	long := &deepscript.Result{Duration: 3600}
+	long := &job.Result{Duration: 3600}
 	for i := range 1200 {
-		long.Segments = append(long.Segments, deepscript.Segment{Start: float64(i) * 3, End: float64(i)*3 + 2.5,
+		long.Segments = append(long.Segments, job.Segment{Start: float64(i) * 3, End: float64(i)*3 + 2.5,
 			Text: "the quick brown fox jumps over the lazy dog"})
 	}
 	for _, ext := range []string{"txt", "srt", "vtt", "json"} {

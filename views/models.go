@@ -58,7 +58,7 @@ type JobPage struct {
 // DeliveryHealth summarises how the user's jobs learnt their final state.
 type DeliveryHealth struct {
 	Layout
-	ViaWebhook, ViaSSE, ViaPoll int
+	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
 	RejectedWebhooks            int
 	PollsMade                   int
 	PollsAt3s                   int     // what polling every 3 s would have cost

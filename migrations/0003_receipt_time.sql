@@ -1,0 +1,9 @@
+-- +goose Up
+-- The last webhook's time is read from the receipts themselves, recorded in
+-- the transaction that applies each delivery, instead of a setting written
+-- by a second transaction per delivery.
+CREATE INDEX webhook_receipts_received ON webhook_receipts (received_at);
+DELETE FROM settings WHERE key = 'last_webhook_at';
+
+-- +goose Down
+DROP INDEX webhook_receipts_received;

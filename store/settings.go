@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Setting keys; each is read and written only by the typed methods below.
+const (
+	settingWebhookID     = "webhook_endpoint_id"
+	settingWebhookURL    = "webhook_endpoint_url"
+	settingWebhookSecret = "webhook_secret"
+	settingBalanceLowAt  = "balance_low_at"
+)
+
+// WebhookEndpoint is the upstream's endpoint that delivers webhooks to us.
+type WebhookEndpoint struct {
+	ID     string
+	URL    string
+	Secret string // whsec_…; verifies each delivery
+}
+
+// WebhookEndpoint loads the registered endpoint; its fields are empty when
+// none is registered.
+func (s *Store) WebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	for key, dst := range map[string]*string{settingWebhookID: &e.ID, settingWebhookURL: &e.URL, settingWebhookSecret: &e.Secret} {
+		v, err := s.setting(ctx, key)
+		if err != nil {
+			return WebhookEndpoint{}, err
+		}
+		*dst = v
+	}
+	return e, nil
+}
+
+// SetWebhookEndpoint records a newly registered endpoint, all fields in
+// one transaction.
+func (s *Store) SetWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return setSettings(ctx, tx, map[string]string{settingWebhookID: e.ID, settingWebhookURL: e.URL, settingWebhookSecret: e.Secret})
+	})
+	if err != nil {
+		return fmt.Errorf("store: unable to record webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// BalanceLowAt is when the upstream last warned that its balance is low;
+// zero when never.
+func (s *Store) BalanceLowAt(ctx context.Context) (time.Time, error) {
+	v, err := s.setting(ctx, settingBalanceLowAt)
+	if err != nil || v == "" {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: setting %s holds %q, not a time", settingBalanceLowAt, v)
+	}
+	return t, nil
+}
+
+// RecordBalanceLow marks a balance.low webhook handled and notes its time,
+// in one transaction; ErrDuplicate when it was already handled.
+func (s *Store) RecordBalanceLow(ctx context.Context, webhookID string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.Now()
+		if err := recordReceipt(ctx, tx, webhookID, "balance.low", now); err != nil {
+			return err
+		}
+		return setSettings(ctx, tx, map[string]string{settingBalanceLowAt: now.Format(time.RFC3339Nano)})
+	})
+	if err != nil && !errors.Is(err, ErrDuplicate) {
+		err = fmt.Errorf("store: unable to record webhook %s: %w", webhookID, err)
+	}
+	return err
+}
+
+func (s *Store) setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.reader.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: unable to read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+func setSettings(ctx context.Context, tx *sql.Tx, kv map[string]string) error {
+	for k, v := range kv {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -30,12 +30,12 @@ func (s *Store) CountRejectedWebhook(ctx context.Context) error {
 // DeliveryStats summarises how a user's jobs learnt their final state.
 type DeliveryStats struct {
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
-	RejectedWebhooks            int
-	PollsMade                   int
-	PollsAt3s                   int             // polls that polling every 3 s from submit to finish would have made
-	Latencies                   []time.Duration // upstream completion to our record, per job where known
-	LastWebhookAt               time.Time
-	FinishedSinceLastWebhook    int
+	RejectedWebhooks                       int
+	PollsMade                              int
+	PollsAt3s                              int             // polls that polling every 3 s from submit to finish would have made
+	Latencies                              []time.Duration // upstream completion to our record, per job where known
+	LastWebhookAt                          time.Time
+	FinishedSinceLastWebhook               int
 }
 
 // DeliveryStats computes the delivery-health figures for a user.

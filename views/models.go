@@ -59,12 +59,12 @@ type JobPage struct {
 type DeliveryHealth struct {
 	Layout
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
-	RejectedWebhooks            int
-	PollsMade                   int
-	PollsAt3s                   int     // what polling every 3 s would have cost
-	MedianLatency               float64 // seconds from upstream completion to the page
-	LastWebhookAt               time.Time
-	WebhooksStale               bool // jobs finished by other channels while webhooks stayed silent
+	RejectedWebhooks                       int
+	PollsMade                              int
+	PollsAt3s                              int     // what polling every 3 s would have cost
+	MedianLatency                          float64 // seconds from upstream completion to the page
+	LastWebhookAt                          time.Time
+	WebhooksStale                          bool // jobs finished by other channels while webhooks stayed silent
 }
 
 // ErrorPage is shown for 404s and other failures a person may hit.

@@ -37,6 +37,23 @@ func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time
 	if err != nil {
 		return fmt.Errorf("deepscript: unusable webhook secret: %w", err)
 	}
+	if err := CheckWebhookHeaders(header, now); err != nil {
+		return err
+	}
+	if err := wh.VerifyIgnoringTimestamp(body, header); err != nil {
+		if errors.Is(err, standardwebhooks.ErrNoMatchingSignature) {
+			return fmt.Errorf("%w: %w", ErrWebhookSignature, err)
+		}
+		return fmt.Errorf("%w: %w", ErrWebhookHeaders, err)
+	}
+	return nil
+}
+
+// CheckWebhookHeaders is the part of VerifyWebhook that needs no body: the
+// three headers are present and webhook-timestamp is within
+// WebhookTolerance of now. A receiver calls it before reading a body, so a
+// stale or unsigned delivery costs nothing.
+func CheckWebhookHeaders(header http.Header, now time.Time) error {
 	// The timestamp is checked here rather than by the library's Verify
 	// because Verify reads time.Now itself; this check mirrors its rule
 	// (strictly more than 5 min off, either way, fails).
@@ -51,12 +68,6 @@ func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time
 	}
 	if d := now.Sub(time.Unix(secs, 0)); d > WebhookTolerance || d < -WebhookTolerance {
 		return fmt.Errorf("%w: %s off", ErrWebhookTimestamp, d.Round(time.Second))
-	}
-	if err := wh.VerifyIgnoringTimestamp(body, header); err != nil {
-		if errors.Is(err, standardwebhooks.ErrNoMatchingSignature) {
-			return fmt.Errorf("%w: %w", ErrWebhookSignature, err)
-		}
-		return fmt.Errorf("%w: %w", ErrWebhookHeaders, err)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func (h *Handler) deliveryHealth(w http.ResponseWriter, r *http.Request, u store
 	}
 	p := views.DeliveryHealth{Layout: h.layout(w, r, "Delivery health"),
 		ViaWebhook: st.ViaWebhook, ViaSSE: st.ViaSSE, ViaPoll: st.ViaPoll, ViaSubmit: st.ViaSubmit,
-		RejectedWebhooks: st.RejectedWebhooks, PollsMade: st.PollsMade, PollsAt3s: st.PollsAt3s,
+		PollsMade: st.PollsMade, PollsAt3s: st.PollsAt3s,
 		LastWebhookAt: st.LastWebhookAt, WebhooksStale: st.FinishedSinceLastWebhook >= staleWebhookJobs}
 	if n := len(st.Latencies); n > 0 {
 		slices.Sort(st.Latencies)

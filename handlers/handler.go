@@ -45,6 +45,7 @@ type Handler struct {
 	Deps
 	cfg      Config
 	sessions *sessions.CookieStore
+	webhooks webhookGate
 }
 
 // New returns a Handler.
@@ -52,5 +53,5 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Probe == nil {
 		d.Probe = media.Probe
 	}
-	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg)}
+	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log)}
 }

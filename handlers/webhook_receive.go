@@ -1,12 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"scribe/deepscript"
 	"scribe/job"
@@ -14,25 +18,71 @@ import (
 	"scribe/store"
 )
 
-// maxWebhookBytes caps a delivery; a transcript of several hours fits.
-const maxWebhookBytes = 16 << 20
+const (
+	// maxWebhookBytes caps a delivery; a transcript of several hours fits.
+	maxWebhookBytes = 16 << 20
+	// webhookBodyBudget bounds the memory that webhook bodies not yet
+	// verified may hold at once, whoever sends them: each delivery holds
+	// its declared length (or the cap, when chunked) of it while it is read.
+	webhookBodyBudget = 64 << 20
+)
 
-// webhookDeadline bounds the work behind one delivery (fetching a result
-// the body lacks, writing it): the contract gives us 15 s to answer, and
-// past that the upstream counts a timeout anyway. A variable for tests.
+// Variables for tests.
+var (
+	// webhookBudgetWait is how long a delivery waits for budget before it
+	// is asked to come back later (503 with Retry-After).
+	webhookBudgetWait = 5 * time.Second
+	// webhookBodyTimeout bounds reading one body: a delivery that trickles
+	// slower than about 280 KB/s at the cap is cut off.
+	webhookBodyTimeout = time.Minute
+)
+
+// webhookDeadline bounds the work behind one delivery once its body is in
+// (fetching a result the body lacks, writing it): the contract gives us
+// 15 s to answer, and past that the upstream counts a timeout anyway. A
+// variable for tests.
 var webhookDeadline = 10 * time.Second
 
-// receiveWebhook verifies a delivery's signature over the raw body, drops
-// repeats by webhook-id, and hands the event to the relay. Anything it
-// cannot use yet is left to the other channels.
+// webhookGate holds what bounds the cost of unauthenticated deliveries.
+type webhookGate struct {
+	bodies *semaphore.Weighted
+	// rejections logs refused deliveries at a bounded rate: forgeries are
+	// cheap to send and must not become expensive to receive.
+	rejections *rateLog
+}
+
+func newWebhookGate(log *slog.Logger) webhookGate {
+	return webhookGate{bodies: semaphore.NewWeighted(webhookBodyBudget), rejections: newRateLog(log, 10*time.Second)}
+}
+
+// receiveWebhook checks a delivery's headers, reads its body within the
+// memory budget, verifies the signature over the raw bytes, drops repeats
+// by webhook-id, and hands the event to the relay. Anything it cannot use
+// yet is left to the other channels.
 func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), webhookDeadline)
-	defer cancel()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
-	if err != nil {
+	if err := deepscript.CheckWebhookHeaders(r.Header, h.Store.Now()); err != nil {
+		h.rejectWebhook(w, r, err)
+		return
+	}
+	if r.ContentLength > maxWebhookBytes {
 		h.webhookAnswer(w, "rejected", http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
+	body, release, err := h.readWebhookBody(w, r)
+	if err != nil {
+		if errors.Is(err, errWebhookBusy) {
+			w.Header().Set("Retry-After", "5")
+			h.webhookAnswer(w, "busy", http.StatusServiceUnavailable, "try again later")
+			return
+		}
+		h.webhookAnswer(w, "rejected", http.StatusRequestEntityTooLarge, "body too large or cut off")
+		return
+	}
+	defer release()
+	// The deadline for the work starts now that the body is in, so a slow
+	// but genuine delivery is not failed by its own transfer time.
+	ctx, cancel := context.WithTimeout(r.Context(), webhookDeadline)
+	defer cancel()
 	ep, err := h.Store.WebhookEndpoint(ctx)
 	if err != nil {
 		h.Log.Error("handlers: unable to read webhook secret", "error", err)
@@ -40,11 +90,7 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := deepscript.VerifyWebhook(ep.Secret, r.Header, body, h.Store.Now()); err != nil {
-		if err := h.Store.CountRejectedWebhook(ctx); err != nil {
-			h.Log.Error("handlers: unable to count rejected webhook", "error", err)
-		}
-		h.Log.Warn("handlers: webhook rejected", "error", err, "remote", r.RemoteAddr)
-		h.webhookAnswer(w, "rejected", http.StatusUnauthorized, "invalid signature")
+		h.rejectWebhook(w, r, err)
 		return
 	}
 	webhookID := r.Header.Get("webhook-id")
@@ -57,6 +103,7 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookAnswer(w, "rejected", http.StatusBadRequest, "malformed JSON")
 		return
 	}
+	release() // the event is decoded: the raw bytes are no longer needed
 	switch err := h.Relay.ApplyWebhook(ctx, webhookID, ev); {
 	case err == nil:
 		h.webhookAnswer(w, "applied", http.StatusOK, "ok")
@@ -73,6 +120,38 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.Log.Warn("handlers: unable to apply webhook", "upstream_id", ev.ID, "error", err)
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 	}
+}
+
+var errWebhookBusy = errors.New("handlers: webhook body budget exhausted")
+
+// readWebhookBody reads a body of at most maxWebhookBytes, holding its
+// share of the budget until release (which may be called more than once).
+func (h *Handler) readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
+	size := int64(maxWebhookBytes)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength
+	}
+	wait, cancel := context.WithTimeout(r.Context(), webhookBudgetWait)
+	defer cancel()
+	if err := h.webhooks.bodies.Acquire(wait, max(size, 1)); err != nil {
+		return nil, nil, errWebhookBusy
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { h.webhooks.bodies.Release(max(size, 1)) }) }
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(webhookBodyTimeout))
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, maxWebhookBytes)+bytes.MinRead))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, size)); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return buf.Bytes(), release, nil
+}
+
+// rejectWebhook answers a delivery that is not genuine: it is counted in
+// memory and logged at a bounded rate, never written to the database.
+func (h *Handler) rejectWebhook(w http.ResponseWriter, r *http.Request, err error) {
+	h.webhooks.rejections.Warn("handlers: webhook rejected", "error", err, "remote", r.RemoteAddr)
+	h.webhookAnswer(w, "rejected", http.StatusUnauthorized, "invalid signature")
 }
 
 func (h *Handler) webhookAnswer(w http.ResponseWriter, outcome string, status int, message string) {

@@ -19,18 +19,9 @@ func (s *Store) WebhookSeen(ctx context.Context, webhookID string) (bool, error)
 	return n > 0, nil
 }
 
-// CountRejectedWebhook counts a webhook refused for a bad signature or time.
-func (s *Store) CountRejectedWebhook(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := bump(ctx, tx, "rejected_webhooks")
-		return err
-	})
-}
-
 // DeliveryStats summarises how a user's jobs learnt their final state.
 type DeliveryStats struct {
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
-	RejectedWebhooks                       int
 	PollsMade                              int
 	PollsAt3s                              int             // polls that polling every 3 s from submit to finish would have made
 	Latencies                              []time.Duration // upstream completion to our record, per job where known
@@ -74,10 +65,6 @@ func (s *Store) DeliveryStats(ctx context.Context, userID int64) (DeliveryStats,
 		if j.FinishedAt.After(st.LastWebhookAt) && j.CompletedVia != job.ViaWebhook {
 			st.FinishedSinceLastWebhook++
 		}
-	}
-	err = s.reader.QueryRowContext(ctx, "SELECT value FROM counters WHERE name = 'rejected_webhooks'").Scan(&st.RejectedWebhooks)
-	if err != nil {
-		return st, fmt.Errorf("store: unable to read rejected webhooks: %w", err)
 	}
 	return st, nil
 }

@@ -59,7 +59,6 @@ type JobPage struct {
 type DeliveryHealth struct {
 	Layout
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
-	RejectedWebhooks                       int
 	PollsMade                              int
 	PollsAt3s                              int     // what polling every 3 s would have cost
 	MedianLatency                          float64 // seconds from upstream completion to the page

@@ -14,7 +14,7 @@ var (
 	// uploadWindow and uploadWindowBytes set the slowest upload kept going:
 	// each window must bring this many bytes (about 8.5 KB/s, far below
 	// any real link), so a slow upload finishes and a trickle is cut off.
-	uploadWindow      = 30 * time.Second
+	uploadWindow            = 30 * time.Second
 	uploadWindowBytes int64 = 256 << 10
 )
 

@@ -30,7 +30,7 @@ func (r *Result) Domain() *job.Result {
 	}
 	out := &job.Result{Text: r.Text, Language: r.Language, Duration: r.Duration, Segments: make([]job.Segment, len(r.Segments))}
 	for i, s := range r.Segments {
-		seg := job.Segment{Start: s.Start, End: s.End, Text: s.Text}
+		seg := job.Segment{Start: s.Start, End: s.End, Text: s.Text, Speaker: s.Speaker}
 		if s.Words != nil {
 			seg.Words = make([]job.Word, len(s.Words))
 			for k, w := range s.Words {
@@ -39,6 +39,7 @@ func (r *Result) Domain() *job.Result {
 		}
 		out.Segments[i] = seg
 	}
+	sanitize(out)
 	return out
 }
 

@@ -68,7 +68,11 @@ type Segment struct {
 	Start float64 `json:"start"`
 	End   float64 `json:"end"`
 	Text  string  `json:"text"`
-	Words []Word  `json:"words"`
+	// Speaker labels who speaks ("S1", "S2", …) when the upstream tells
+	// speakers apart; absent otherwise. An extension of the contract that
+	// older peers ignore.
+	Speaker string `json:"speaker,omitempty"`
+	Words   []Word `json:"words"`
 }
 
 // Word is one recognised word with its timing in seconds.

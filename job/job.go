@@ -106,12 +106,13 @@ type Result struct {
 }
 
 // Segment is a stretch of speech; segments are in time order and do not
-// overlap.
+// overlap. Speaker labels who speaks, when the upstream tells speakers apart.
 type Segment struct {
-	Start float64 `json:"start"`
-	End   float64 `json:"end"`
-	Text  string  `json:"text"`
-	Words []Word  `json:"words"`
+	Start   float64 `json:"start"`
+	End     float64 `json:"end"`
+	Text    string  `json:"text"`
+	Speaker string  `json:"speaker,omitempty"`
+	Words   []Word  `json:"words"`
 }
 
 // Word is one recognised word with its timing in seconds.

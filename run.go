@@ -19,6 +19,7 @@ import (
 
 	"scribe/backstop"
 	"scribe/deepscript"
+	"scribe/dirlock"
 	"scribe/engine"
 	"scribe/handlers"
 	"scribe/metrics"
@@ -29,6 +30,10 @@ import (
 
 // drainTimeout bounds how long shutdown waits for requests in flight.
 const drainTimeout = 20 * time.Second
+
+// minFreeBytes is the disk space uploads must leave free for the database
+// and the engine; below it uploads get 507 and /healthz says the disk is low.
+const minFreeBytes = 64 << 20
 
 // run is the whole program: it parses args, opens every component, serves
 // until ctx ends, then closes them in reverse order. Tests call it too; it
@@ -52,6 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "uploads"), 0o700); err != nil {
 		return fmt.Errorf("unable to create data dir: %w", err)
 	}
+	// First of all: a second instance on this directory must change nothing.
+	lock, err := dirlock.Acquire(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "scribe.db"))
 	if err != nil {
 		return err
@@ -90,6 +101,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client := deepscript.New(upstreamURL, apiKey, nil)
 	client.Logger = log
 	rel := relay.New(db, client, m, log)
+	if _, err := rel.SweepUploads(ctx, filepath.Join(cfg.DataDir, "uploads")); err != nil {
+		return err
+	}
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
 	poller := backstop.New(db, client, rel, m, log, cfg.PollInterval, cfg.StaleAfter)
 
@@ -99,6 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
+		MinFreeBytes:   minFreeBytes,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"scribe/dirlock"
 	"scribe/engine/speech"
 )
 
@@ -26,6 +27,7 @@ type Server struct {
 	cfg        Config
 	log        *slog.Logger
 	store      *store
+	lock       *dirlock.Lock // the data directory, held until Shutdown
 	hub        *hub
 	recognizer speech.Recognizer
 	ownsRec    bool
@@ -65,6 +67,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if err := os.MkdirAll(audioDir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: unable to create data dir: %w", err)
 	}
+	// Before anything else: a second engine on this directory would reset
+	// the running one's job claims.
+	if s.lock, err = dirlock.Acquire(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	closers = append(closers, s.lock.Release)
 	if s.store, err = openStore(ctx, filepath.Join(cfg.DataDir, "engine.db"), cfg.Now); err != nil {
 		return nil, err
 	}
@@ -183,6 +191,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		if err := s.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.lock.Release(); err != nil {
 			errs = append(errs, err)
 		}
 		s.shutErr = errors.Join(errs...)

@@ -17,6 +17,7 @@ var statusOf = map[job.Code]int{
 	job.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	job.CodeUnsupported:  http.StatusUnsupportedMediaType,
 	job.CodeUnauthorized: http.StatusUnauthorized,
+	job.CodeNoSpace:      http.StatusInsufficientStorage,
 	job.CodeInternal:     http.StatusInternalServerError,
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"scribe/deepscript"
+	"scribe/disk"
 	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
@@ -27,6 +28,8 @@ type Config struct {
 	SecureCookies bool
 	// SessionKeys are hash/block key pairs, newest first.
 	SessionKeys [][]byte
+	// MinFreeBytes is the disk space an upload must leave free.
+	MinFreeBytes int64
 }
 
 // Deps are the components the handlers use.
@@ -37,7 +40,8 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Probe    func(ctx context.Context, path string) (media.Info, error)
-	Shutdown <-chan struct{} // closed when the server starts draining
+	Free     func(dir string) (uint64, error) // free disk space; disk.Free unless a test says otherwise
+	Shutdown <-chan struct{}                  // closed when the server starts draining
 }
 
 // Handler holds the dependencies of every route.
@@ -46,12 +50,16 @@ type Handler struct {
 	cfg      Config
 	sessions *sessions.CookieStore
 	webhooks webhookGate
+	health   health
 }
 
 // New returns a Handler.
 func New(cfg Config, d Deps) *Handler {
 	if d.Probe == nil {
 		d.Probe = media.Probe
+	}
+	if d.Free == nil {
+		d.Free = disk.Free
 	}
 	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log)}
 }

@@ -54,7 +54,7 @@ func TestHealthzHidesErrors(t *testing.T) {
 	if got, want := rec.Code, http.StatusServiceUnavailable; got != want {
 		t.Fatalf("status %d, want %d", got, want)
 	}
-	if got, want := rec.Body.String(), `{"store":"ok","upstream":"unavailable"}`+"\n"; got != want {
+	if got, want := rec.Body.String(), `{"disk":"ok","store":"ok","upstream":"unavailable"}`+"\n"; got != want {
 		t.Fatalf("body %q, want %q", got, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"scribe/disk"
 	"scribe/job"
 	"scribe/media"
 	"scribe/store"
@@ -27,6 +28,10 @@ const multipartOverhead = 1 << 20
 // checks it is audio, and creates one job per file. The job row is
 // committed before the submitter sends anything upstream.
 func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.User) {
+	if err := h.checkRoom(r.ContentLength); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUploadBytes+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -132,13 +137,15 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 	}()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return job.Job{}, fmt.Errorf("handlers: unable to create upload file: %w", err)
+		return job.Job{}, h.diskError(fmt.Errorf("handlers: unable to create upload file: %w", err))
 	}
 	n, err := io.Copy(f, io.LimitReader(part, h.cfg.MaxUploadBytes+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	switch {
+	case disk.IsFull(err):
+		return job.Job{}, h.diskError(err)
 	case err != nil:
 		return job.Job{}, uploadReadError(err)
 	case n > h.cfg.MaxUploadBytes:
@@ -161,6 +168,30 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 	}
 	keep = true
 	return j, nil
+}
+
+// diskError logs a failure to write an upload and says what it means: a
+// full disk becomes job.ErrNoSpace (507), anything else stays internal.
+func (h *Handler) diskError(err error) error {
+	if !disk.IsFull(err) {
+		return err
+	}
+	h.Log.Error("handlers: the upload disk is full", "dir", h.cfg.UploadDir, "error", err)
+	return job.ErrNoSpace
+}
+
+// checkRoom refuses an upload up front when the disk cannot hold it and
+// still keep minFreeBytes spare for the database.
+func (h *Handler) checkRoom(size int64) error {
+	free, err := h.Free(h.cfg.UploadDir)
+	if err != nil {
+		return err
+	}
+	if int64(free) < max(size, 0)+h.cfg.MinFreeBytes {
+		h.Log.Error("handlers: upload refused: too little disk space", "dir", h.cfg.UploadDir, "free_bytes", free, "upload_bytes", size)
+		return job.ErrNoSpace
+	}
+	return nil
 }
 
 func uploadReadError(err error) error {

@@ -14,6 +14,7 @@ const (
 	CodeTooLarge     Code = "too_large"    // over a size limit
 	CodeUnsupported  Code = "unsupported"  // a file we cannot read
 	CodeUnauthorized Code = "unauthorized" // not signed in
+	CodeNoSpace      Code = "no_space"     // the server's disk is full
 	CodeInternal     Code = "internal"     // our failure; details are logged, not shown
 )
 
@@ -32,6 +33,8 @@ func Errorf(code Code, message string) error { return &Error{Code: code, Message
 var (
 	ErrNotFound = &Error{Code: CodeNotFound, Message: "There is no such page or job."}
 	ErrConflict = &Error{Code: CodeConflict, Message: "That cannot be done in the job's current state."}
+	ErrNoSpace  = &Error{Code: CodeNoSpace, Message: "The server has run out of storage space, so this was not saved. " +
+		"Everything saved before is safe; please try again later."}
 )
 
 // ErrorCode is err's code: CodeInternal for any error that is not an *Error.

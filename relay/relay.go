@@ -103,16 +103,21 @@ func (r *Relay) Retry(ctx context.Context, userID int64, id string) (job.Job, er
 	return j, nil
 }
 
-// Delete removes a user's job, its audio, and its upstream copy.
+// Delete removes a user's job, its audio, and its upstream copy. The audio
+// goes first: on a full disk that frees the room the database needs to
+// record the deletion, so deleting is how a user frees space.
 func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, error) {
-	j, err := r.store.DeleteJob(ctx, userID, id)
+	j, err := r.store.Job(ctx, userID, id)
 	if err != nil {
 		return job.Job{}, err
 	}
-	r.hub.publish(Change{Job: j, Deleted: true})
 	if err := os.Remove(j.AudioPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.log.Warn("relay: unable to remove audio", "job_id", j.ID, "error", err)
 	}
+	if j, err = r.store.DeleteJob(ctx, userID, id); err != nil {
+		return job.Job{}, err
+	}
+	r.hub.publish(Change{Job: j, Deleted: true})
 	if j.UpstreamID != "" {
 		r.unwatch(j.UpstreamID)
 		r.deleteUpstream(ctx, j.ID, j.UpstreamID)

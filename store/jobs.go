@@ -283,3 +283,21 @@ func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (job.Job,
 	}
 	return j, err
 }
+
+// AudioPaths is the set of every job's audio file path.
+func (s *Store) AudioPaths(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.reader.QueryContext(ctx, "SELECT audio_path FROM jobs")
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list audio paths: %w", err)
+	}
+	defer rows.Close()
+	paths := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("store: unable to read audio path: %w", err)
+		}
+		paths[p] = true
+	}
+	return paths, rows.Err()
+}

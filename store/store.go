@@ -13,8 +13,10 @@ import (
 	"github.com/pressly/goose/v3"
 
 	// The SQLite driver, registered as "sqlite3".
+	"github.com/mattn/go-sqlite3"
 	_ "github.com/mattn/go-sqlite3"
 
+	"scribe/job"
 	"scribe/migrations"
 )
 
@@ -79,17 +81,28 @@ func (s *Store) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// inTx runs fn in a write transaction, committing when it returns nil.
+// inTx runs fn in a write transaction, committing when it returns nil. A
+// full disk comes back as job.ErrNoSpace, which callers can explain.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return diskFull(err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return diskFull(err)
 	}
-	return tx.Commit()
+	return diskFull(tx.Commit())
+}
+
+// diskFull marks SQLite's "database or disk is full" as job.ErrNoSpace,
+// keeping the original error in the chain.
+func diskFull(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return fmt.Errorf("%w: %w", job.ErrNoSpace, err)
+	}
+	return err
 }
 
 // bump adds one to a counter and returns its new value.

@@ -27,6 +27,7 @@ type Client struct {
 	baseURL string
 	apiKey  string
 	http    *http.Client
+	reach   reachability
 
 	// CallTimeout bounds each JSON call (everything but uploads and event
 	// streams); 0 means only the caller's context bounds it.
@@ -123,6 +124,7 @@ func (c *Client) doJSON(ctx context.Context, method, url string, in, out any, li
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
+	c.observe(ctx, resp, err)
 	if err != nil {
 		return fmt.Errorf("deepscript: %s %s: %w", method, url, err)
 	}

@@ -81,6 +81,7 @@ func (c *Client) CreateTranscription(ctx context.Context, r CreateRequest) (*Tra
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
 	}
 	resp, err := c.http.Do(req)
+	c.observe(ctx, resp, err)
 	if err != nil {
 		return nil, fmt.Errorf("deepscript: create transcription: %w", err)
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -88,5 +89,27 @@ func TestHealthzReportsDiskAndCaches(t *testing.T) {
 	}
 	if got := calls.Load(); got != 1 {
 		t.Fatalf("20 health checks made %d upstream requests, want 1", got)
+	}
+}
+
+// TestUpstreamDownBanner: once a call finds the upstream unreachable,
+// pages say so and that uploads will go when it is back.
+func TestUpstreamDownBanner(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1") // nothing listens there
+	routes := h.Routes()
+	cookie := signUp(t, routes, "ada@example.com")
+	page := func() string {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		routes.ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	if strings.Contains(page(), `data-testid="upstream-down"`) {
+		t.Fatal("banner shown before any call failed")
+	}
+	h.Client.ListWebhooks(context.Background())
+	if body := page(); !strings.Contains(body, `data-testid="upstream-down"`) || !strings.Contains(body, "will start as soon as it is back") {
+		t.Fatal("no upstream-down banner after a failed call")
 	}
 }

@@ -38,6 +38,9 @@ func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) v
 	if at, err := h.Store.BalanceLowAt(r.Context()); err == nil && !at.IsZero() && h.Store.Now().Sub(at) < balanceBannerFor {
 		l.BalanceLow = true
 	}
+	if down, since := h.Client.Unreachable(); down {
+		l.UpstreamDownSince = since
+	}
 	return l
 }
 

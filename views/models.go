@@ -8,6 +8,9 @@ type Layout struct {
 	UserEmail  string // empty when signed out
 	Flash      string // one-shot message from the previous request
 	BalanceLow bool   // the upstream reported a low balance
+	// UpstreamDownSince is when the transcription service became
+	// unreachable; zero while it answers.
+	UpstreamDownSince time.Time
 }
 
 // AuthPage is the sign-up or log-in form.

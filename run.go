@@ -35,6 +35,17 @@ const drainTimeout = 20 * time.Second
 // and the engine; below it uploads get 507 and /healthz says the disk is low.
 const minFreeBytes = 64 << 20
 
+// defaultLimits are what a small team's server allows each person: a
+// morning's recordings in one go, a working day of audio a day, and a
+// browser's worth of open pages.
+var defaultLimits = handlers.Limits{
+	FilesPerUpload: 20,
+	StreamsPerUser: 32,
+	QueuedPerUser:  100,
+	MaxFileSeconds: 4 * 60 * 60,
+	DailySeconds:   12 * 60 * 60,
+}
+
 // run is the whole program: it parses args, opens every component, serves
 // until ctx ends, then closes them in reverse order. Tests call it too; it
 // writes "scribe: listening on URL" to stdout once it accepts requests.
@@ -114,6 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
 		MinFreeBytes:   minFreeBytes,
+		Limits:         defaultLimits,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.

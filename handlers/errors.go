@@ -11,14 +11,15 @@ import (
 
 // statusOf maps each error code to its HTTP status.
 var statusOf = map[job.Code]int{
-	job.CodeInvalid:      http.StatusBadRequest,
-	job.CodeNotFound:     http.StatusNotFound,
-	job.CodeConflict:     http.StatusConflict,
-	job.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-	job.CodeUnsupported:  http.StatusUnsupportedMediaType,
-	job.CodeUnauthorized: http.StatusUnauthorized,
-	job.CodeNoSpace:      http.StatusInsufficientStorage,
-	job.CodeInternal:     http.StatusInternalServerError,
+	job.CodeInvalid:         http.StatusBadRequest,
+	job.CodeNotFound:        http.StatusNotFound,
+	job.CodeConflict:        http.StatusConflict,
+	job.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	job.CodeUnsupported:     http.StatusUnsupportedMediaType,
+	job.CodeUnauthorized:    http.StatusUnauthorized,
+	job.CodeNoSpace:         http.StatusInsufficientStorage,
+	job.CodeTooManyRequests: http.StatusTooManyRequests,
+	job.CodeInternal:        http.StatusInternalServerError,
 }
 
 var errUnauthorized = job.Errorf(job.CodeUnauthorized, "Please sign in first.")

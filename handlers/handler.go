@@ -30,6 +30,8 @@ type Config struct {
 	SessionKeys [][]byte
 	// MinFreeBytes is the disk space an upload must leave free.
 	MinFreeBytes int64
+	// Limits bound what one user may ask at once.
+	Limits Limits
 }
 
 // Deps are the components the handlers use.

@@ -15,10 +15,13 @@ import (
 // then each change as it commits. One stream serves the whole list page,
 // so many jobs never exhaust the browser's six connections per host.
 func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.User) {
-	sub := h.Relay.Subscribe(u.ID)
+	sub, err := h.Relay.Subscribe(u.ID, h.cfg.Limits.StreamsPerUser)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer sub.Close()
 	var jobs []job.Job
-	var err error
 	if last := lastEventID(r); last > 0 {
 		jobs, err = h.Store.JobsChangedSince(r.Context(), u.ID, max(last-resumeLookback, 0))
 	} else {
@@ -36,7 +39,11 @@ func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.Use
 // reconnect to a finished job that has seen its final event gets 204, which
 // tells EventSource to stop.
 func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User) {
-	sub := h.Relay.Subscribe(u.ID)
+	sub, err := h.Relay.Subscribe(u.ID, h.cfg.Limits.StreamsPerUser)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer sub.Close()
 	j, err := h.Store.Job(r.Context(), u.ID, r.PathValue("id"))
 	if err != nil {

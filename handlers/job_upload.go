@@ -38,6 +38,11 @@ func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.Use
 		h.fail(w, r, job.Errorf(job.CodeInvalid, "Send the audio as a multipart form with a file field."))
 		return
 	}
+	q, err := h.quotaFor(r.Context(), u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var created []job.Job
 	var problems []error
 	for {
@@ -53,7 +58,12 @@ func (h *Handler) uploadJobs(w http.ResponseWriter, r *http.Request, u store.Use
 			part.Close()
 			continue
 		}
-		j, err := h.saveUpload(r.Context(), u, part)
+		if err := q.nextFile(); err != nil {
+			part.Close()
+			problems = append(problems, err)
+			break // the rest would be refused too; no need to read it
+		}
+		j, err := h.saveUpload(r.Context(), u, part, q)
 		part.Close()
 		if err != nil {
 			problems = append(problems, err)
@@ -122,7 +132,7 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 }
 
 // saveUpload writes one file part to disk and records its job.
-func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part) (job.Job, error) {
+func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part, q *quota) (job.Job, error) {
 	name := cleanFilename(part.FileName())
 	id, err := newJobID()
 	if err != nil {
@@ -160,6 +170,9 @@ func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.
 			name+" does not look like audio (or video with a sound track) that we can read.")
 	}
 	if err != nil {
+		return job.Job{}, err
+	}
+	if err := q.take(name, info.Duration); err != nil {
 		return job.Job{}, err
 	}
 	j, err := h.Relay.Create(ctx, job.Job{ID: id, UserID: u.ID, Filename: name, AudioPath: path, SizeBytes: n, Duration: info.Duration})

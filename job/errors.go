@@ -8,14 +8,15 @@ type Code string
 
 // The error codes.
 const (
-	CodeInvalid      Code = "invalid"      // the request is malformed
-	CodeNotFound     Code = "not_found"    // no such thing, or not the caller's
-	CodeConflict     Code = "conflict"     // the thing is not in a state that allows it
-	CodeTooLarge     Code = "too_large"    // over a size limit
-	CodeUnsupported  Code = "unsupported"  // a file we cannot read
-	CodeUnauthorized Code = "unauthorized" // not signed in
-	CodeNoSpace      Code = "no_space"     // the server's disk is full
-	CodeInternal     Code = "internal"     // our failure; details are logged, not shown
+	CodeInvalid         Code = "invalid"           // the request is malformed
+	CodeNotFound        Code = "not_found"         // no such thing, or not the caller's
+	CodeConflict        Code = "conflict"          // the thing is not in a state that allows it
+	CodeTooLarge        Code = "too_large"         // over a size limit
+	CodeUnsupported     Code = "unsupported"       // a file we cannot read
+	CodeUnauthorized    Code = "unauthorized"      // not signed in
+	CodeNoSpace         Code = "no_space"          // the server's disk is full
+	CodeTooManyRequests Code = "too_many_requests" // over a rate or a quota
+	CodeInternal        Code = "internal"          // our failure; details are logged, not shown
 )
 
 // Error is a failure with a code and a message a person understands.

@@ -35,18 +35,25 @@ func (s *Subscription) Close() {
 }
 
 type hub struct {
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
+	mu      sync.Mutex
+	subs    map[*Subscription]struct{}
+	perUser map[int64]int
 }
 
-func (h *hub) subscribe(userID int64, m *metrics.Metrics) *Subscription {
+// subscribe adds a subscriber for userID unless the user already has max
+// (0: no limit).
+func (h *hub) subscribe(userID int64, max int, m *metrics.Metrics) (*Subscription, error) {
 	ch := make(chan Change, subscriberBuffer)
 	s := &Subscription{C: ch, c: ch, userID: userID, hub: h, m: m}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if max > 0 && h.perUser[userID] >= max {
+		return nil, ErrTooManyStreams
+	}
 	h.subs[s] = struct{}{}
-	h.mu.Unlock()
+	h.perUser[userID]++
 	m.BrowserStreams.Inc()
-	return s
+	return s, nil
 }
 
 // publish never blocks: a subscriber whose buffer is full is dropped.
@@ -74,6 +81,9 @@ func (h *hub) remove(s *Subscription) {
 func (h *hub) removeLocked(s *Subscription) {
 	delete(h.subs, s)
 	s.once.Do(func() {
+		if h.perUser[s.userID]--; h.perUser[s.userID] <= 0 {
+			delete(h.perUser, s.userID)
+		}
 		close(s.c)
 		s.m.BrowserStreams.Dec()
 	})

@@ -12,11 +12,11 @@ import (
 // blocks publishing nor delays other browsers: it is dropped (and will
 // resume from Last-Event-ID), while the others get every change.
 func TestSlowSubscriberDropped(t *testing.T) {
-	h := hub{subs: map[*Subscription]struct{}{}}
+	h := hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}
 	m := metrics.New()
-	stalled := h.subscribe(1, m)
-	live := h.subscribe(1, m)
-	other := h.subscribe(2, m)
+	stalled, _ := h.subscribe(1, 0, m)
+	live, _ := h.subscribe(1, 0, m)
+	other, _ := h.subscribe(2, 0, m)
 	defer live.Close()
 	defer other.Close()
 
@@ -47,4 +47,29 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	default:
 	}
 	stalled.Close() // closing a dropped subscription again is safe
+}
+
+// TestStreamsPerUser refuses a user's subscription over the limit, counts
+// only that user's, and frees a place when one closes.
+func TestStreamsPerUser(t *testing.T) {
+	h := hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}
+	m := metrics.New()
+	a1, err := h.subscribe(1, 2, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.subscribe(1, 2, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.subscribe(1, 2, m); err != ErrTooManyStreams {
+		t.Fatalf("third stream: %v, want ErrTooManyStreams", err)
+	}
+	if _, err := h.subscribe(2, 2, m); err != nil {
+		t.Fatalf("another user's stream refused: %v", err)
+	}
+	a1.Close()
+	a1.Close()
+	if _, err := h.subscribe(1, 2, m); err != nil {
+		t.Fatalf("stream after one closed: %v", err)
+	}
 }

@@ -46,7 +46,7 @@ type Relay struct {
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
 	return &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
-		hub: hub{subs: map[*Subscription]struct{}{}}, queued: make(chan struct{}, 1)}
+		hub: hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}, queued: make(chan struct{}, 1)}
 }
 
 // Queued receives a signal whenever a job starts waiting to be submitted
@@ -232,9 +232,14 @@ func (r *Relay) Apply(ctx context.Context, u job.Update) (bool, error) {
 	return true, nil
 }
 
-// Subscribe starts a browser subscription to one user's job changes.
-func (r *Relay) Subscribe(userID int64) *Subscription {
-	return r.hub.subscribe(userID, r.metrics)
+// ErrTooManyStreams refuses a subscription over the user's limit.
+var ErrTooManyStreams = job.Errorf(job.CodeTooManyRequests,
+	"This account has too many pages open with live updates. Close some tabs and reload.")
+
+// Subscribe starts a browser subscription to one user's job changes,
+// unless the user already has max of them open (0: no limit).
+func (r *Relay) Subscribe(userID int64, max int) (*Subscription, error) {
+	return r.hub.subscribe(userID, max, r.metrics)
 }
 
 func (r *Relay) publish(j job.Job) { r.hub.publish(Change{Job: j}) }

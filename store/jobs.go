@@ -301,3 +301,24 @@ func (s *Store) AudioPaths(ctx context.Context) (map[string]bool, error) {
 	}
 	return paths, rows.Err()
 }
+
+// Usage is what a user has asked of the server lately.
+type Usage struct {
+	Unfinished    int     // jobs queued or processing
+	RecentSeconds float64 // audio uploaded since the time asked about
+}
+
+// Usage counts userID's unfinished jobs and the audio seconds of the jobs
+// created since since.
+func (s *Store) Usage(ctx context.Context, userID int64, since time.Time) (Usage, error) {
+	var u Usage
+	// UTC like every stored time (see StaleJobs).
+	err := s.reader.QueryRowContext(ctx, `SELECT
+		COUNT(*) FILTER (WHERE status IN ('queued', 'processing')),
+		COALESCE(SUM(duration) FILTER (WHERE created_at >= ?), 0)
+		FROM jobs WHERE user_id = ?`, since.UTC(), userID).Scan(&u.Unfinished, &u.RecentSeconds)
+	if err != nil {
+		return Usage{}, fmt.Errorf("store: unable to read usage of user %d: %w", userID, err)
+	}
+	return u, nil
+}

@@ -29,7 +29,8 @@ import (
 
 // These tests boot the whole app with run (or, for the crash, as a real
 // process) against fakeUpstream and check that every job converges to the
-// upstream's final state however its news arrives: issue 2.
+// upstream's final state however its news arrives: a lost, repeated, late
+// or forged message may cost time, never a result or a wrong state.
 
 // fastBackstop makes the backstop poll find jobs whose webhook is lost
 // within about a second.

@@ -22,7 +22,7 @@ import (
 	"scribe/deepscript"
 )
 
-// fakeUpstream is a DeepScript API v1 server (../shared/deepscript-api.md)
+// fakeUpstream is a DeepScript API v1 server (docs/deepscript-api.md)
 // for end-to-end tests. It decides each job's fate from a jobPlan chosen by
 // the test (looked up by the uploaded file's name), runs the job over a
 // short timeline, and injects the faults the plan asks for: failed or lost

@@ -31,7 +31,7 @@ import (
 //     so they keep the watchdog quiet.
 //   - The line reader is a bufio.Scanner capped at 64 KiB by default, and
 //     the cap is for the whole event block (id, event and "data: " lines),
-//     so ClientMaxBufferSize(1<<20), as our library notes suggest, is NOT
+//     so ClientMaxBufferSize(1<<20), the value usually advised, is NOT
 //     enough for a 1 MiB payload: we default to 4 MiB. An oversize event
 //     fails with bufio.ErrTooLong; the library would reconnect and receive
 //     it again forever (its id is never recorded), so notify ends the

@@ -1,7 +1,7 @@
 // Package deepscript holds the DeepScript API v1 contract (the types both
-// sides exchange) and a client for it. The contract itself is
-// ../shared/deepscript-api.md; docs/deepscript-choices.md records where we
-// had to choose because the contract is silent.
+// sides exchange) and a client for it. The contract itself is described in
+// docs/deepscript-api.md; docs/deepscript-choices.md records where we had
+// to choose because the contract is silent.
 package deepscript
 
 import "time"

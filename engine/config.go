@@ -52,7 +52,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultConfig returns the defaults the issue and the contract set.
+// DefaultConfig returns the defaults: the webhook retry schedule and 15 s
+// attempt timeout of the hosted DeepScript service (docs/deepscript-api.md),
+// the app's 2 GiB upload limit, one worker per core and the offline
+// recognizer.
 func DefaultConfig() Config {
 	return Config{
 		Addr:           "127.0.0.1:8081",

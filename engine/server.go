@@ -1,5 +1,5 @@
 // Package engine is the embedded DeepScript server: the DeepScript v1
-// contract (../shared/deepscript-api.md) served over HTTP from the scribe
+// contract (docs/deepscript-api.md) served over HTTP from the scribe
 // binary, transcribing offline with a speech.Recognizer. Its state (jobs,
 // SSE history, webhook outbox, idempotency keys, balance) lives in its own
 // SQLite file so queued work and undelivered webhooks survive a restart.

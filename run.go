@@ -23,6 +23,7 @@ import (
 	"scribe/handlers"
 	"scribe/metrics"
 	"scribe/relay"
+	"scribe/settings"
 	"scribe/store"
 	"scribe/submit"
 )
@@ -30,15 +31,21 @@ import (
 // drainTimeout bounds how long shutdown waits for requests in flight.
 const drainTimeout = 20 * time.Second
 
-// run is the whole program: it parses args, opens every component, serves
-// until ctx ends, then closes them in reverse order. Tests call it too; it
-// writes "scribe: listening on URL" to stdout once it accepts requests.
+// run is the whole program: it parses args (a command, serve by default,
+// then flags), opens every component, serves until ctx ends, then closes
+// them in reverse order. Tests call it too; it writes "scribe: listening on
+// URL" to stdout once it accepts requests.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "engine" {
-		return engine.Main(ctx, args[1:], getenv, stdout)
+	command := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
 	}
-	if len(args) > 0 && args[0] == "serve" {
-		args = args[1:]
+	switch command {
+	case "engine":
+		return engine.Main(ctx, args, getenv, stdout)
+	case "serve":
+	default:
+		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve or engine", command)}
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

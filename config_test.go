@@ -124,8 +124,8 @@ func TestRunArgs(t *testing.T) {
 		args []string
 		want string
 	}{
-		"Help":       {[]string{"-h"}, "Usage: scribe serve [flags]"},
-		"ServeHelp":  {[]string{"serve", "-h"}, "Usage: scribe serve [flags]"},
+		"Help":      {[]string{"-h"}, "Usage: scribe serve [flags]"},
+		"ServeHelp": {[]string{"serve", "-h"}, "Usage: scribe serve [flags]"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out strings.Builder

@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback
 // port with a fresh API key; the app reaches it over real HTTP.
 func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (*engine.Server, string, error) {
-	ecfg, err := engine.ConfigFromEnv(getenv)
+	ecfg, err := engine.LoadConfig(nil, getenv, io.Discard)
 	if err != nil {
 		return nil, "", err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -22,6 +21,7 @@ import (
 	"scribe/engine"
 	"scribe/handlers"
 	"scribe/metrics"
+	"scribe/random"
 	"scribe/relay"
 	"scribe/settings"
 	"scribe/store"
@@ -161,9 +161,7 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 	if getenv("SCRIBE_ENGINE_MAX_UPLOAD_BYTES") == "" {
 		ecfg.MaxUploadBytes = cfg.MaxUploadBytes
 	}
-	if ecfg.APIKey, err = randomHex(24); err != nil {
-		return nil, "", err
-	}
+	ecfg.APIKey = random.Hex(24)
 	srv, err := engine.Start(ctx, ecfg, log)
 	return srv, ecfg.APIKey, err
 }
@@ -173,12 +171,7 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 func loadOrCreateKeys(path string) ([][]byte, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		hashKey, err1 := randomHex(64)
-		blockKey, err2 := randomHex(32)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		raw = []byte(hashKey + "\n" + blockKey + "\n")
+		raw = []byte(random.Hex(64) + "\n" + random.Hex(32) + "\n")
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
 			return nil, fmt.Errorf("unable to save session keys: %w", err)
 		}
@@ -207,12 +200,4 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
-}
-
-func randomHex(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }

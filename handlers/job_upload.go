@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"scribe/media"
+	"scribe/random"
 	"scribe/store"
 )
 
@@ -124,10 +123,7 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 // saveUpload writes one file part to disk and records its job.
 func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part) (store.Job, error) {
 	name := cleanFilename(part.FileName())
-	id, err := newJobID()
-	if err != nil {
-		return store.Job{}, err
-	}
+	id := random.ID("j_")
 	path := filepath.Join(h.cfg.UploadDir, id+".audio")
 	keep := false
 	defer func() {
@@ -199,14 +195,6 @@ func cleanFilename(name string) string {
 		return "audio"
 	}
 	return name
-}
-
-func newJobID() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return "j_" + hex.EncodeToString(b), nil
 }
 
 func humanBytes(n int64) string {

@@ -1,14 +1,13 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/a-h/templ"
 
+	"scribe/random"
 	"scribe/store"
 )
 
@@ -47,9 +46,7 @@ func (h *Handler) api(next userHandler) http.HandlerFunc {
 // nonce templ adds to script tags) and the other defensive headers.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 16)
-		rand.Read(b)
-		nonce := base64.StdEncoding.EncodeToString(b)
+		nonce := random.Base64(16)
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", fmt.Sprintf("default-src 'self'; script-src 'self' 'nonce-%s'; "+
 			"style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; "+

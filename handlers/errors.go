@@ -21,6 +21,10 @@ func newError(status int, message string) error { return &clientError{status, me
 
 var errUnauthorized = newError(http.StatusUnauthorized, "Please sign in first.")
 
+// errPanicked answers a request whose handler panicked: a generic 500,
+// not logged again, as recovery has logged the panic and its stack.
+var errPanicked = newError(http.StatusInternalServerError, errInternalMessage)
+
 // errInternalMessage is all a person sees of a failure on our side.
 const errInternalMessage = "Something went wrong on our side. Please try again."
 

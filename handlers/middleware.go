@@ -58,22 +58,6 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// recoverPanics turns a panic into a logged 500 so no stack reaches a user.
-func (h *Handler) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				h.Log.Error("handlers: panic", "path", r.URL.Path, "panic", v)
-				h.fail(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
 // wantsJSON reports whether the caller asked for JSON rather than a page.
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json")

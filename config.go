@@ -2,76 +2,54 @@ package main
 
 import (
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"scribe/settings"
 )
 
 // Config is the web app's configuration: environment variables, then flags.
 type Config struct {
-	Addr             string        // SCRIBE_ADDR
-	DataDir          string        // SCRIBE_DATA_DIR
-	PublicURL        string        // SCRIBE_PUBLIC_URL; empty means http://<listening address>
-	DeepScriptURL    string        // DEEPSCRIPT_URL; empty starts the embedded engine
-	DeepScriptAPIKey string        // DEEPSCRIPT_API_KEY
-	PollInterval     time.Duration // SCRIBE_POLL_INTERVAL
-	StaleAfter       time.Duration // SCRIBE_STALE_AFTER
-	MaxUploadBytes   int64         // SCRIBE_MAX_UPLOAD_BYTES
+	Addr             string
+	DataDir          string
+	PublicURL        string // empty means http://<listening address>
+	DeepScriptURL    string // empty starts the embedded engine
+	DeepScriptAPIKey string
+	PollInterval     time.Duration
+	StaleAfter       time.Duration
+	MaxUploadBytes   int64
 }
 
-// defaultConfig is the configuration with nothing set.
-func defaultConfig() Config {
-	return Config{
-		Addr:           "127.0.0.1:8080",
-		DataDir:        "./data",
-		PollInterval:   10 * time.Minute,
-		StaleAfter:     30 * time.Minute,
-		MaxUploadBytes: 2 << 30,
-	}
+// table declares the app's settings, each once; building it sets c to the
+// defaults.
+func (c *Config) table() *settings.Table {
+	return settings.New("scribe serve",
+		settings.Setting{Env: "SCRIBE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8080"),
+			Help: "listen address"},
+		settings.Setting{Env: "SCRIBE_DATA_DIR", Flag: "data-dir", Value: settings.String(&c.DataDir, "./data"),
+			Help: "directory for the database and uploads"},
+		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
+			Help: "base URL the upstream posts webhooks to; empty means http:// and the listen address"},
+		settings.Setting{Env: "DEEPSCRIPT_URL", Flag: "deepscript-url", Value: settings.URL(&c.DeepScriptURL, ""),
+			Help: "DeepScript API base URL; empty runs the embedded engine"},
+		settings.Setting{Env: "DEEPSCRIPT_API_KEY", Flag: "deepscript-api-key", Value: settings.String(&c.DeepScriptAPIKey, ""),
+			Help: "DeepScript API key"},
+		settings.Setting{Env: "SCRIBE_POLL_INTERVAL", Flag: "poll-interval", Value: settings.Duration(&c.PollInterval, 10*time.Minute),
+			Help: "time between backstop polls"},
+		settings.Setting{Env: "SCRIBE_STALE_AFTER", Flag: "stale-after", Value: settings.Duration(&c.StaleAfter, 30*time.Minute),
+			Help: "age after which an unfinished job is polled"},
+		settings.Setting{Env: "SCRIBE_MAX_UPLOAD_BYTES", Flag: "max-upload-bytes", Value: settings.Bytes(&c.MaxUploadBytes, 2<<30),
+			Help: "largest upload accepted"},
+	)
 }
 
-// loadConfig reads the environment, then flags from args, which override it.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	c := defaultConfig()
-	var errs []error
-	env := func(name string, set func(string) error) {
-		if v := getenv(name); v != "" {
-			if err := set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
-			}
-		}
-	}
-	setString := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
-	setDuration := func(dst *time.Duration) func(string) error {
-		return func(v string) (err error) { *dst, err = time.ParseDuration(v); return err }
-	}
-	env("SCRIBE_ADDR", setString(&c.Addr))
-	env("SCRIBE_DATA_DIR", setString(&c.DataDir))
-	env("SCRIBE_PUBLIC_URL", setString(&c.PublicURL))
-	env("DEEPSCRIPT_URL", setString(&c.DeepScriptURL))
-	env("DEEPSCRIPT_API_KEY", setString(&c.DeepScriptAPIKey))
-	env("SCRIBE_POLL_INTERVAL", setDuration(&c.PollInterval))
-	env("SCRIBE_STALE_AFTER", setDuration(&c.StaleAfter))
-	env("SCRIBE_MAX_UPLOAD_BYTES", func(v string) (err error) { c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64); return err })
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-
-	fs := flag.NewFlagSet("scribe serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SCRIBE_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and uploads (SCRIBE_DATA_DIR)")
-	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "base URL the upstream posts webhooks to (SCRIBE_PUBLIC_URL)")
-	fs.StringVar(&c.DeepScriptURL, "deepscript-url", c.DeepScriptURL, "DeepScript API base URL; empty runs the embedded engine (DEEPSCRIPT_URL)")
-	fs.StringVar(&c.DeepScriptAPIKey, "deepscript-api-key", c.DeepScriptAPIKey, "DeepScript API key (DEEPSCRIPT_API_KEY)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "time between backstop polls (SCRIBE_POLL_INTERVAL)")
-	fs.DurationVar(&c.StaleAfter, "stale-after", c.StaleAfter, "age after which an unfinished job is polled (SCRIBE_STALE_AFTER)")
-	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest upload accepted (SCRIBE_MAX_UPLOAD_BYTES)")
-	if err := fs.Parse(args); err != nil {
+// loadConfig reads the environment, then flags from args, which override
+// it. -h writes the usage to stdout and returns flag.ErrHelp.
+func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	var c Config
+	if err := c.table().Parse(args, getenv, stdout); err != nil {
 		return c, err
 	}
 	return c, c.Validate()
@@ -94,14 +72,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("SCRIBE_MAX_UPLOAD_BYTES must be positive"))
-	}
-	for name, v := range map[string]string{"SCRIBE_PUBLIC_URL": c.PublicURL, "DEEPSCRIPT_URL": c.DeepScriptURL} {
-		if v == "" {
-			continue
-		}
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s must be an http(s) URL, got %q", name, v))
-		}
 	}
 	if c.DeepScriptURL != "" && c.DeepScriptAPIKey == "" {
 		errs = append(errs, errors.New("DEEPSCRIPT_API_KEY is required with DEEPSCRIPT_URL"))

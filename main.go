@@ -7,16 +7,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"scribe/settings"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	var usage *settings.UsageError
+	switch {
+	case errors.As(err, &usage):
+		fmt.Fprintf(os.Stderr, "scribe: %v\nRun '%s -h' for usage.\n", err, usage.Command)
+		os.Exit(2) // as the flag package does for a bad command line
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "scribe:", err)
 		os.Exit(1)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -23,7 +22,9 @@ import (
 	"scribe/engine"
 	"scribe/handlers"
 	"scribe/metrics"
+	"scribe/random"
 	"scribe/relay"
+	"scribe/settings"
 	"scribe/store"
 	"scribe/submit"
 )
@@ -46,15 +47,21 @@ var defaultLimits = handlers.Limits{
 	DailySeconds:   12 * 60 * 60,
 }
 
-// run is the whole program: it parses args, opens every component, serves
-// until ctx ends, then closes them in reverse order. Tests call it too; it
-// writes "scribe: listening on URL" to stdout once it accepts requests.
+// run is the whole program: it parses args (a command, serve by default,
+// then flags), opens every component, serves until ctx ends, then closes
+// them in reverse order. Tests call it too; it writes "scribe: listening on
+// URL" to stdout once it accepts requests.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "engine" {
-		return engine.Main(ctx, args[1:], getenv, stdout)
+	command := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
 	}
-	if len(args) > 0 && args[0] == "serve" {
-		args = args[1:]
+	switch command {
+	case "engine":
+		return engine.Main(ctx, args, getenv, stdout)
+	case "serve":
+	default:
+		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve or engine", command)}
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -170,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback
 // port with a fresh API key; the app reaches it over real HTTP.
 func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (*engine.Server, string, error) {
-	ecfg, err := engine.ConfigFromEnv(getenv)
+	ecfg, err := engine.LoadConfig(nil, getenv, io.Discard)
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,9 +188,7 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 	if getenv("SCRIBE_ENGINE_MAX_UPLOAD_BYTES") == "" {
 		ecfg.MaxUploadBytes = cfg.MaxUploadBytes
 	}
-	if ecfg.APIKey, err = randomHex(24); err != nil {
-		return nil, "", err
-	}
+	ecfg.APIKey = random.Hex(24)
 	srv, err := engine.Start(ctx, ecfg, log)
 	return srv, ecfg.APIKey, err
 }
@@ -193,12 +198,7 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 func loadOrCreateKeys(path string) ([][]byte, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		hashKey, err1 := randomHex(64)
-		blockKey, err2 := randomHex(32)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		raw = []byte(hashKey + "\n" + blockKey + "\n")
+		raw = []byte(random.Hex(64) + "\n" + random.Hex(32) + "\n")
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
 			return nil, fmt.Errorf("unable to save session keys: %w", err)
 		}
@@ -227,12 +227,4 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
-}
-
-func randomHex(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }

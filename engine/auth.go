@@ -22,20 +22,3 @@ func (a *api) requireAPIKey(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// recoverPanics turns a handler panic into a logged 500 so no client sees
-// a dropped connection or a stack trace.
-func (a *api) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				a.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-				a.writeError(w, r, &apiError{http.StatusInternalServerError, deepscript.CodeInternal, "internal error"})
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}

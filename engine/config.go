@@ -2,14 +2,13 @@ package engine
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"scribe/engine/speech"
+	"scribe/settings"
 )
 
 // Recognizer kinds accepted by Config.RecognizerKind.
@@ -18,8 +17,8 @@ const (
 	RecognizerHTTP         = "http"
 )
 
-// Config is everything the engine needs to start. Environment variables
-// (SCRIBE_ENGINE_*) set it through ConfigFromEnv; flags mirror them.
+// Config is everything the engine needs to start. LoadConfig sets it from
+// the SCRIBE_ENGINE_* variables, then from flags of the same meaning.
 type Config struct {
 	Addr           string          // listen address; "127.0.0.1:0" picks a free port
 	DataDir        string          // holds engine.db and the uploaded audio
@@ -57,67 +56,55 @@ type Config struct {
 // the app's 2 GiB upload limit, one worker per core and the offline
 // recognizer.
 func DefaultConfig() Config {
-	return Config{
-		Addr:           "127.0.0.1:8081",
-		DataDir:        "./data/engine",
-		Workers:        runtime.NumCPU(),
-		WebhookRetry:   []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour},
+	c := Config{
 		WebhookTimeout: 15 * time.Second,
-		MaxUploadBytes: 2 << 30,
-		RecognizerKind: RecognizerPocketsphinx,
 		// The contract wants a ping at least every 15 s; 10 s leaves room
 		// for timer and network delay.
 		PingInterval: 10 * time.Second,
 	}
+	c.table()
+	return c
 }
 
-// ConfigFromEnv returns DefaultConfig overridden by the SCRIBE_ENGINE_*
-// variables that getenv reports non-empty.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+// table declares the engine's settings, each once; building it sets them
+// to their defaults.
+func (c *Config) table() *settings.Table {
+	return settings.New("scribe engine",
+		settings.Setting{Env: "SCRIBE_ENGINE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8081"),
+			Help: "listen address"},
+		settings.Setting{Env: "SCRIBE_ENGINE_DATA_DIR", Flag: "data-dir", Value: settings.String(&c.DataDir, "./data/engine"),
+			Help: "directory for the database and audio"},
+		settings.Setting{Env: "SCRIBE_ENGINE_API_KEY", Flag: "api-key", Value: settings.String(&c.APIKey, ""),
+			Help: "Bearer API key clients must send (required)"},
+		settings.Setting{Env: "SCRIBE_ENGINE_WORKERS", Flag: "workers", Value: settings.Int(&c.Workers, runtime.NumCPU()),
+			Help: "jobs transcribed at once; the default is the number of cores"},
+		settings.Setting{Env: "SCRIBE_ENGINE_WEBHOOK_RETRY", Flag: "webhook-retry",
+			Value: settings.Durations(&c.WebhookRetry, 5*time.Second, 5*time.Minute, 30*time.Minute, 2*time.Hour, 5*time.Hour, 10*time.Hour),
+			Help:  "comma list of delays between webhook attempts"},
+		settings.Setting{Env: "SCRIBE_ENGINE_MAX_UPLOAD_BYTES", Flag: "max-upload-bytes", Value: settings.Bytes(&c.MaxUploadBytes, 2<<30),
+			Help: "largest accepted upload"},
+		settings.Setting{Env: "SCRIBE_ENGINE_BALANCE_SECONDS", Flag: "balance-seconds", Value: settings.Float(&c.BalanceSeconds, 0),
+			Help: "audio seconds the account may use, 0 = unlimited"},
+		settings.Setting{Env: "SCRIBE_ENGINE_BALANCE_LOW_SECONDS", Flag: "balance-low-seconds", Value: settings.Float(&c.BalanceLowSeconds, 0),
+			Help: "threshold for balance.low, 0 = never"},
+		settings.Setting{Env: "SCRIBE_ENGINE_RECOGNIZER", Flag: "recognizer", Value: settings.String(&c.RecognizerKind, RecognizerPocketsphinx),
+			Help: "pocketsphinx or http"},
+		settings.Setting{Env: "SCRIBE_ENGINE_RECOGNIZER_URL", Flag: "recognizer-url", Value: settings.URL(&c.RecognizerURL, ""),
+			Help: "base URL of the http recognizer"},
+		settings.Setting{Env: "SCRIBE_ENGINE_RECOGNIZER_KEY", Flag: "recognizer-key", Value: settings.String(&c.RecognizerKey, ""),
+			Help: "API key of the http recognizer"},
+		settings.Setting{Env: "SCRIBE_ENGINE_RECOGNIZER_MODEL", Flag: "recognizer-model", Value: settings.String(&c.RecognizerModel, ""),
+			Help: "model of the http recognizer"},
+	)
+}
+
+// LoadConfig returns DefaultConfig overridden by the SCRIBE_ENGINE_*
+// variables that getenv reports non-empty, then by the flags in args. -h
+// writes the usage to stdout and returns flag.ErrHelp.
+func LoadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
 	c := DefaultConfig()
-	var errs []error
-	str := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	parse := func(name string, set func(string) error) {
-		if v := getenv(name); v != "" {
-			if err := set(v); err != nil {
-				errs = append(errs, fmt.Errorf("engine: %s=%q: %w", name, v, err))
-			}
-		}
-	}
-	str("SCRIBE_ENGINE_ADDR", &c.Addr)
-	str("SCRIBE_ENGINE_DATA_DIR", &c.DataDir)
-	str("SCRIBE_ENGINE_API_KEY", &c.APIKey)
-	parse("SCRIBE_ENGINE_WORKERS", intValue{&c.Workers}.Set)
-	parse("SCRIBE_ENGINE_WEBHOOK_RETRY", (*durationList)(&c.WebhookRetry).Set)
-	parse("SCRIBE_ENGINE_MAX_UPLOAD_BYTES", int64Value{&c.MaxUploadBytes}.Set)
-	parse("SCRIBE_ENGINE_BALANCE_SECONDS", floatValue{&c.BalanceSeconds}.Set)
-	parse("SCRIBE_ENGINE_BALANCE_LOW_SECONDS", floatValue{&c.BalanceLowSeconds}.Set)
-	str("SCRIBE_ENGINE_RECOGNIZER", &c.RecognizerKind)
-	str("SCRIBE_ENGINE_RECOGNIZER_URL", &c.RecognizerURL)
-	str("SCRIBE_ENGINE_RECOGNIZER_KEY", &c.RecognizerKey)
-	str("SCRIBE_ENGINE_RECOGNIZER_MODEL", &c.RecognizerModel)
-	return c, errors.Join(errs...)
-}
-
-// RegisterFlags defines one flag per environment variable on fs, with the
-// current values of c as defaults, so flags override the environment.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SCRIBE_ENGINE_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database and audio (SCRIBE_ENGINE_DATA_DIR)")
-	fs.StringVar(&c.APIKey, "api-key", c.APIKey, "Bearer API key clients must send (SCRIBE_ENGINE_API_KEY)")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "jobs transcribed at once (SCRIBE_ENGINE_WORKERS)")
-	fs.Var((*durationList)(&c.WebhookRetry), "webhook-retry", "comma list of delays between webhook attempts (SCRIBE_ENGINE_WEBHOOK_RETRY)")
-	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest accepted upload (SCRIBE_ENGINE_MAX_UPLOAD_BYTES)")
-	fs.Float64Var(&c.BalanceSeconds, "balance-seconds", c.BalanceSeconds, "audio seconds the account may use, 0 = unlimited (SCRIBE_ENGINE_BALANCE_SECONDS)")
-	fs.Float64Var(&c.BalanceLowSeconds, "balance-low-seconds", c.BalanceLowSeconds, "threshold for balance.low, 0 = never (SCRIBE_ENGINE_BALANCE_LOW_SECONDS)")
-	fs.StringVar(&c.RecognizerKind, "recognizer", c.RecognizerKind, "pocketsphinx or http (SCRIBE_ENGINE_RECOGNIZER)")
-	fs.StringVar(&c.RecognizerURL, "recognizer-url", c.RecognizerURL, "base URL of the http recognizer (SCRIBE_ENGINE_RECOGNIZER_URL)")
-	fs.StringVar(&c.RecognizerKey, "recognizer-key", c.RecognizerKey, "API key of the http recognizer (SCRIBE_ENGINE_RECOGNIZER_KEY)")
-	fs.StringVar(&c.RecognizerModel, "recognizer-model", c.RecognizerModel, "model of the http recognizer (SCRIBE_ENGINE_RECOGNIZER_MODEL)")
+	err := c.table().Parse(args, getenv, stdout)
+	return c, err
 }
 
 // Validate reports every setting that cannot work.
@@ -166,46 +153,3 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// durationList is a flag.Value for "5s,5m,30m".
-type durationList []time.Duration
-
-func (l *durationList) String() string {
-	if l == nil {
-		return ""
-	}
-	parts := make([]string, len(*l))
-	for i, d := range *l {
-		parts[i] = d.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *durationList) Set(s string) error {
-	var list []time.Duration
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		d, err := time.ParseDuration(part)
-		if err != nil {
-			return err
-		}
-		list = append(list, d)
-	}
-	*l = list
-	return nil
-}
-
-type intValue struct{ p *int }
-
-func (v intValue) Set(s string) (err error) { *v.p, err = strconv.Atoi(s); return err }
-
-type int64Value struct{ p *int64 }
-
-func (v int64Value) Set(s string) (err error) { *v.p, err = strconv.ParseInt(s, 10, 64); return err }
-
-type floatValue struct{ p *float64 }
-
-func (v floatValue) Set(s string) (err error) { *v.p, err = strconv.ParseFloat(s, 64); return err }

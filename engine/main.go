@@ -16,18 +16,12 @@ const shutdownTimeout = 30 * time.Second
 // Main runs the engine standalone (the `scribe engine` subcommand): config
 // from getenv and args, serve until ctx ends, then shut down.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := ConfigFromEnv(getenv)
+	cfg, err := LoadConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the usage; that is not a failure
+	}
 	if err != nil {
 		return err
-	}
-	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	cfg.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("engine: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 	srv, err := Start(ctx, cfg, logger)

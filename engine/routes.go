@@ -3,6 +3,9 @@ package engine
 import (
 	"log/slog"
 	"net/http"
+
+	"scribe/deepscript"
+	"scribe/recovery"
 )
 
 // api holds what the HTTP handlers need.
@@ -31,5 +34,7 @@ func (a *api) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, notFound("route "+r.Method+" "+r.URL.Path))
 	})
-	return a.recoverPanics(a.requireAPIKey(mux))
+	return recovery.Handler(a.requireAPIKey(mux), a.log, func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, &apiError{http.StatusInternalServerError, deepscript.CodeInternal, "internal error"})
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"scribe/deepscript"
+	"scribe/random"
 )
 
 // CreateWebhook registers an endpoint; errDuplicateURL when its URL is
@@ -110,7 +111,7 @@ func (s *store) enqueue(ctx context.Context, tx *sql.Tx, payload deepscript.Webh
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to encode webhook payload: %w", err)
 	}
-	msgID := newID("msg_")
+	msgID := random.ID("msg_")
 	now := millis(s.now())
 	var tr sql.NullString
 	if transcriptionID != "" {

@@ -16,6 +16,7 @@ import (
 
 	"scribe/deepscript"
 	"scribe/media"
+	"scribe/random"
 )
 
 // Limits on the submit form besides the file.
@@ -56,7 +57,7 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	id := newID("tr_")
+	id := random.ID("tr_")
 	path := filepath.Join(a.audioDir, id)
 	keep := false
 	defer func() {

@@ -3,7 +3,12 @@ package engine
 import (
 	"net/http"
 	"time"
+
+	"scribe/eventstream"
 )
+
+// sseRetry is the reconnect delay sent once to each client.
+const sseRetry = 2 * time.Second
 
 // streamTranscriptionEvents is GET /v1/transcriptions/{id}/events: the
 // job's events as Server-Sent Events. It sends the current state first (or,
@@ -13,7 +18,7 @@ import (
 func (a *api) streamTranscriptionEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	after, resume := parseLastEventID(r)
+	after, resume := eventstream.LastEventID(r)
 
 	// Subscribe before reading the history so no event falls between the
 	// two; duplicates are skipped by seq.
@@ -40,7 +45,7 @@ func (a *api) streamTranscriptionEvents(w http.ResponseWriter, r *http.Request) 
 		backlog, after = []jobEvent{last}, 0
 	}
 
-	stream, err := startSSE(w)
+	stream, err := eventstream.Start(w, sseRetry)
 	if err != nil {
 		return
 	}
@@ -50,7 +55,7 @@ func (a *api) streamTranscriptionEvents(w http.ResponseWriter, r *http.Request) 
 			if ev.Seq <= sent {
 				continue
 			}
-			if err := stream.event(ev); err != nil {
+			if err := stream.Event(ev.Seq, ev.Type, ev.Data); err != nil {
 				return true, err
 			}
 			sent = ev.Seq
@@ -71,7 +76,7 @@ func (a *api) streamTranscriptionEvents(w http.ResponseWriter, r *http.Request) 
 		case <-ctx.Done():
 			return
 		case <-ping.C:
-			if err := stream.ping(); err != nil {
+			if err := stream.Ping(); err != nil {
 				return
 			}
 		case ev, ok := <-sub.Events:

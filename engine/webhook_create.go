@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"scribe/deepscript"
+	"scribe/random"
 )
 
 // webhookEvents are the events an endpoint may subscribe to.
@@ -39,7 +40,9 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) {
 			events = append(events, e)
 		}
 	}
-	ep, err := a.store.CreateWebhook(r.Context(), newID("we_"), req.URL, events, newSecret())
+	// The secret's form is the one the Standard Webhooks libraries expect.
+	secret := "whsec_" + random.Base64(32)
+	ep, err := a.store.CreateWebhook(r.Context(), random.ID("we_"), req.URL, events, secret)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

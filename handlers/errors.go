@@ -27,6 +27,10 @@ var errUnauthorized = job.Errorf(job.CodeUnauthorized, "Please sign in first.")
 // errTooLarge is a request body over its limit.
 var errTooLarge = job.Errorf(job.CodeTooLarge, "The upload is larger than this server accepts.")
 
+// errPanicked answers a request whose handler panicked: a generic 500,
+// not logged again, as recovery has logged the panic and its stack.
+var errPanicked = job.Errorf(job.CodeInternal, job.ErrorMessage(errors.New("panic")))
+
 // fail is the one error path: a coded error maps to a status and its
 // message; anything else is logged and shown as a generic 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -36,7 +40,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := job.ErrorCode(err)
 	status, message := statusOf[code], job.ErrorMessage(err)
-	if code == job.CodeInternal {
+	if code == job.CodeInternal && err != errPanicked {
 		h.Log.Error("handlers: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if wantsJSON(r) || r.Header.Get("Accept") == "text/event-stream" {

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"scribe/disk"
 	"scribe/job"
 	"scribe/media"
+	"scribe/random"
 	"scribe/store"
 )
 
@@ -134,10 +133,7 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 // saveUpload writes one file part to disk and records its job.
 func (h *Handler) saveUpload(ctx context.Context, u store.User, part *multipart.Part, q *quota) (job.Job, error) {
 	name := cleanFilename(part.FileName())
-	id, err := newJobID()
-	if err != nil {
-		return job.Job{}, err
-	}
+	id := random.ID("j_")
 	path := filepath.Join(h.cfg.UploadDir, id+".audio")
 	keep := false
 	defer func() {
@@ -237,14 +233,6 @@ func cleanFilename(name string) string {
 		return "audio"
 	}
 	return name
-}
-
-func newJobID() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return "j_" + hex.EncodeToString(b), nil
 }
 
 func humanBytes(n int64) string {

@@ -1,14 +1,13 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/a-h/templ"
 
+	"scribe/random"
 	"scribe/store"
 )
 
@@ -47,9 +46,7 @@ func (h *Handler) api(next userHandler) http.HandlerFunc {
 // nonce templ adds to script tags) and the other defensive headers.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 16)
-		rand.Read(b)
-		nonce := base64.StdEncoding.EncodeToString(b)
+		nonce := random.Base64(16)
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", fmt.Sprintf("default-src 'self'; script-src 'self' 'nonce-%s'; "+
 			"style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; "+
@@ -58,22 +55,6 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r.WithContext(templ.WithNonce(r.Context(), nonce)))
-	})
-}
-
-// recoverPanics turns a panic into a logged 500 so no stack reaches a user.
-func (h *Handler) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				h.Log.Error("handlers: panic", "path", r.URL.Path, "panic", v)
-				h.fail(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(w, r)
 	})
 }
 

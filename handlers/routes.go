@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 
+	"scribe/recovery"
 	"scribe/static"
 )
 
@@ -35,5 +36,7 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /metrics", h.Metrics.Handler())
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(browser))
-	return h.recoverPanics(securityHeaders(bodyDeadlines(mux)))
+	return recovery.Handler(securityHeaders(bodyDeadlines(mux)), h.Log, func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, errPanicked)
+	})
 }

@@ -600,56 +600,6 @@ func TestWebhookReceiver(t *testing.T) {
 	})
 }
 
-// TestUpstreamRefusals checks how submits the upstream refuses for good
-// (402, 415) or for a while (503) end.
-func TestUpstreamRefusals(t *testing.T) {
-	fake := newFakeUpstream(t)
-	plans := map[string]jobPlan{
-		"balance.wav":  {SubmitRefusal: http.StatusPaymentRequired},
-		"notaudio.wav": {SubmitRefusal: http.StatusUnsupportedMediaType},
-		"flaky.wav":    {SubmitFailures: []submitFault{submit503, submit503, submit503}},
-	}
-	fake.Plan = func(name string) jobPlan { return plans[name] }
-	app := startApp(t, mergeEnv(fake.env(), fastBackstop))
-	alice := newUser(t, app, "alice@example.com")
-	dir := t.TempDir()
-	ids := map[string]string{}
-	for _, name := range []string{"balance.wav", "notaudio.wav", "flaky.wav"} {
-		ids[name] = uploadFile(t, alice, app, writeTone(t, dir, name, 500))
-	}
-
-	for _, tc := range []struct {
-		name, file, status, mention string
-		creates, attempts           int
-	}{
-		{"InsufficientBalance", "balance.wav", "failed", "balance", 0, 1},
-		{"UnsupportedMedia", "notaudio.wav", "failed", "audio", 0, 1},
-		{"UnavailableThenOK", "flaky.wav", "completed", "", 1, 4},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			id := ids[tc.file]
-			j := waitFinal(t, alice, app, id, 30*time.Second)
-			if got, want := j.Status, tc.status; got != want {
-				t.Fatalf("status %s (error %q), want %s", got, deref(j.Error), want)
-			}
-			if tc.mention != "" && (j.Error == nil || !strings.Contains(strings.ToLower(*j.Error), tc.mention)) {
-				t.Errorf("error %q does not mention %q", deref(j.Error), tc.mention)
-			}
-			creates, attempts := fake.createsFor(id)
-			if got, want := creates, tc.creates; got != want {
-				t.Errorf("%d upstream jobs created, want %d", got, want)
-			}
-			if got, want := attempts, tc.attempts; got != want {
-				t.Errorf("%d submit attempts, want %d", got, want)
-			}
-			if tc.status == "completed" {
-				up, _ := fake.jobByKey(id)
-				checkDownloads(t, alice, app, id, up.Result)
-			}
-		})
-	}
-}
-
 // ---- helpers ----
 
 // testSeed is the seed of the job plans: SCRIBE_TEST_SEED, or a fixed one.

@@ -466,140 +466,6 @@ func TestRestartMidFlight(t *testing.T) {
 		jobs, createdBefore, lost, via["webhook"], via["sse"], via["poll"], time.Since(began).Round(time.Millisecond))
 }
 
-// TestWebhookReceiver sends hand-made deliveries to POST
-// /webhooks/deepscript and checks what each may and may not change.
-func TestWebhookReceiver(t *testing.T) {
-	fake := newFakeUpstream(t)
-	// Jobs stay processing upstream and their own webhooks are dropped, so
-	// only the deliveries below can finish them.
-	fake.Plan = func(string) jobPlan {
-		return jobPlan{Hold: true, Duration: 100 * time.Millisecond, Webhook: webhookDrop}
-	}
-	app := startApp(t, mergeEnv(fake.env(), fastBackstop))
-	alice := newUser(t, app, "alice@example.com")
-	dir := t.TempDir()
-	heldID := uploadFile(t, alice, app, writeTone(t, dir, "held.wav", 330))
-	okID := uploadFile(t, alice, app, writeTone(t, dir, "ok.wav", 440))
-	held := waitProcessing(t, fake, alice, app, heldID)
-	ok := waitProcessing(t, fake, alice, app, okID)
-	url, secret, _ := fake.endpoint()
-
-	delivery := func(msgID string, ev deepscript.WebhookEvent) deliveryRequest {
-		body, err := json.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return deliveryRequest{kind: "test", url: url, secret: secret, msgID: msgID, upstreamID: ev.ID, event: ev.Event, body: body}
-	}
-	failHeld := func() deepscript.WebhookEvent {
-		return deepscript.WebhookEvent{Event: deepscript.EventFailed, ID: held.ID, CreatedAt: time.Now().UTC(),
-			Error: &deepscript.ErrorBody{Code: "internal", Message: "genuine failure"}}
-	}
-	// unchanged checks that the held job is exactly as it was.
-	heldBefore := jobJSONRaw(t, alice, app, heldID)
-	unchanged := func(t *testing.T) {
-		t.Helper()
-		if got := jobJSONRaw(t, alice, app, heldID); got != heldBefore {
-			t.Errorf("held job changed:\n got %s\nwant %s", got, heldBefore)
-		}
-	}
-	result := fakeResult("ok", 2)
-	okDelivery := delivery("msg_test_ok", deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: ok.ID,
-		CreatedAt: time.Now().UTC(), Result: result})
-
-	t.Run("OK", func(t *testing.T) {
-		if got, want := fake.deliver(okDelivery, false), http.StatusOK; got != want {
-			t.Fatalf("answer %d, want %d", got, want)
-		}
-		j, _ := getJob(t, alice, app, okID)
-		if got, want := j.Status, "completed"; got != want {
-			t.Fatalf("status %s, want %s", got, want)
-		}
-		if got, want := deref(j.CompletedVia), "webhook"; got != want {
-			t.Errorf("completed_via %s, want %s", got, want)
-		}
-		checkDownloads(t, alice, app, okID, result)
-	})
-	t.Run("DuplicateID", func(t *testing.T) {
-		before := jobJSONRaw(t, alice, app, okID)
-		if got := fake.deliver(okDelivery, false); got < 200 || got > 299 {
-			t.Errorf("repeated delivery answered %d, want 2xx", got)
-		}
-		// The same webhook-id with another body must be taken as handled.
-		again := delivery(okDelivery.msgID, failHeld())
-		if got := fake.deliver(again, false); got < 200 || got > 299 {
-			t.Errorf("repeated webhook-id with another body answered %d, want 2xx", got)
-		}
-		if got := jobJSONRaw(t, alice, app, okID); got != before {
-			t.Errorf("job changed on a repeated delivery:\n got %s\nwant %s", got, before)
-		}
-		unchanged(t)
-	})
-	for _, tc := range []struct {
-		name string
-		edit func(*deliveryRequest)
-	}{
-		{"ForgedSignature", func(d *deliveryRequest) { d.secret = newWhsec() }},
-		{"StaleTimestamp", func(d *deliveryRequest) { d.at = time.Now().Add(-deepscript.WebhookTolerance - 10*time.Second) }},
-		{"FutureTimestamp", func(d *deliveryRequest) { d.at = time.Now().Add(deepscript.WebhookTolerance + 10*time.Second) }},
-		{"TamperedBody", func(d *deliveryRequest) {
-			d.tamper = func(b []byte) []byte { return bytes.Replace(b, []byte("genuine"), []byte("tampered"), 1) }
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d := delivery("msg_test_"+tc.name, failHeld())
-			tc.edit(&d)
-			if got, want := fake.deliver(d, false), http.StatusUnauthorized; got != want {
-				t.Errorf("answer %d, want %d", got, want)
-			}
-			unchanged(t)
-		})
-	}
-	t.Run("OversizedBody", func(t *testing.T) {
-		ev := failHeld()
-		ev.Error.Message = strings.Repeat("x", 17<<20)
-		if got, want := fake.deliver(delivery("msg_test_oversized", ev), false), http.StatusRequestEntityTooLarge; got != want {
-			t.Errorf("answer %d, want %d", got, want)
-		}
-		unchanged(t)
-	})
-	t.Run("UnknownTranscription", func(t *testing.T) {
-		ev := deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: "tr_0000000000000bad", CreatedAt: time.Now().UTC(), Result: result}
-		if got := fake.deliver(delivery("msg_test_unknown", ev), false); got < 200 || got > 299 {
-			t.Errorf("answer %d, want 2xx", got)
-		}
-		unchanged(t)
-	})
-	t.Run("BalanceLow", func(t *testing.T) {
-		if body, _, _ := download(t, alice, app.URL+"/"); strings.Contains(body, `data-testid="balance-low"`) {
-			t.Fatal("home page warns of a low balance before any balance.low event")
-		}
-		ev := deepscript.WebhookEvent{Event: deepscript.EventBalanceLow, CreatedAt: time.Now().UTC(),
-			Balance: &deepscript.Balance{RemainingSeconds: 540, ThresholdSeconds: 600}}
-		if got := fake.deliver(delivery("msg_test_balance", ev), false); got < 200 || got > 299 {
-			t.Fatalf("answer %d, want 2xx", got)
-		}
-		body, _, status := download(t, alice, app.URL+"/")
-		if status != http.StatusOK || !strings.Contains(body, `data-testid="balance-low"`) {
-			t.Errorf("home page (status %d) has no balance-low warning after balance.low", status)
-		}
-	})
-	t.Run("GenuineAfterRefusals", func(t *testing.T) {
-		// A refused delivery must not use up its webhook-id: the genuine
-		// delivery with the id a forger sent first still lands.
-		if got, want := fake.deliver(delivery("msg_test_ForgedSignature", failHeld()), false), http.StatusOK; got != want {
-			t.Fatalf("answer %d, want %d", got, want)
-		}
-		j, _ := getJob(t, alice, app, heldID)
-		if got, want := j.Status, "failed"; got != want {
-			t.Fatalf("status %s, want %s", got, want)
-		}
-		if j.Error == nil || !strings.Contains(*j.Error, "genuine failure") {
-			t.Errorf("error %q, want the upstream's message", deref(j.Error))
-		}
-	})
-}
-
 // ---- helpers ----
 
 // testSeed is the seed of the job plans: SCRIBE_TEST_SEED, or a fixed one.
@@ -739,20 +605,6 @@ func waitAllFinal(t *testing.T, app *testApp, fake *fakeUpstream, ids []string, 
 	}
 }
 
-// waitProcessing waits until the app shows a held job at its last
-// progress step (so nothing more will change on its own) and returns its
-// upstream view.
-func waitProcessing(t *testing.T, fake *fakeUpstream, c *http.Client, app *testApp, id string) fakeJobView {
-	t.Helper()
-	var up fakeJobView
-	eventually(t, 15*time.Second, "job "+id+" processing at 0.7", func() (bool, string) {
-		j, _ := getJob(t, c, app, id)
-		up, _ = fake.jobByKey(id)
-		return j.Status == "processing" && j.Progress >= 0.7, fmt.Sprintf("%+v", j)
-	})
-	return up
-}
-
 // checkDownloads fetches the four transcript formats and checks each
 // carries the upstream's text.
 func checkDownloads(t *testing.T, c *http.Client, app *testApp, id string, want *deepscript.Result) {
@@ -812,20 +664,6 @@ func checkOtherUserGets404(t *testing.T, other, owner *http.Client, app *testApp
 	if _, status := getJob(t, owner, app, id); status != http.StatusOK {
 		t.Errorf("owner lost job %s after another user's attempts: %d", id, status)
 	}
-}
-
-// jobJSONRaw is the job's JSON as the app serves it, for exact comparison.
-func jobJSONRaw(t *testing.T, c *http.Client, app *testApp, id string) string {
-	t.Helper()
-	req, _ := http.NewRequest("GET", app.URL+"/jobs/"+id, nil)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func deref(s *string) string {

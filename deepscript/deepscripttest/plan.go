@@ -65,12 +65,12 @@ const (
 // Forged reports whether a delivery of this kind must be refused.
 func (k DeliveryKind) Forged() bool { return k != Genuine && k != Replay }
 
-// SSEMode is how a job's event stream misbehaves.
+// SSEMode is how a job's event stream misbehaves; the zero value streams
+// as the contract says.
 type SSEMode string
 
-// The stream modes.
+// The ways a stream misbehaves.
 const (
-	SSENormal    SSEMode = ""
 	SSECutOnce   SSEMode = "cut_once"   // the first connection is reset after the current state
 	SSENoFinal   SSEMode = "no_final"   // every connection ends cleanly just before the final event
 	SSEGaps      SSEMode = "gaps"       // even-numbered progress events are never sent

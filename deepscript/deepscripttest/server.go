@@ -1,11 +1,10 @@
 // Package deepscripttest provides a DeepScript API v1 server for tests, as
 // net/http/httptest does for net/http: a real HTTP server on loopback that
-// follows the contract (../shared/deepscript-api.md) and injects the faults
-// each job's Plan asks for — failed or lost submit answers; dropped,
-// repeated, racing, forged and stale webhooks; cut or gappy event streams;
-// failing status polls. It records what it did and how its webhooks were
-// answered, so a test can compare the state under test with the
-// upstream's truth.
+// follows the API contract and injects the faults each job's Plan asks
+// for — failed or lost submit answers; dropped, repeated, racing, forged
+// and stale webhooks; cut or gappy event streams; failing status polls. It
+// records what it did and how its webhooks were answered, so a test can
+// compare the state under test with the upstream's truth.
 package deepscripttest
 
 import (

@@ -138,3 +138,14 @@ func TestRunArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestSecureCookies(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://scribe.example": true, "HTTPS://scribe.example": true,
+		"http://scribe.example": false, "": false,
+	} {
+		if got := (Config{PublicURL: url}).secureCookies(); got != want {
+			t.Errorf("PublicURL %q: secure cookies %v, want %v", url, got, want)
+		}
+	}
+}

@@ -12,18 +12,19 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"scribe/deepscript"
 	"scribe/job"
 )
 
 // TestUploadOnFullDisk: with too little free space an upload is refused
 // with 507 and a message that says why, and nothing is left behind.
 func TestUploadOnFullDisk(t *testing.T) {
-	h := newTestHandler(t, "http://127.0.0.1:1")
+	h := newTestHandler(t, unreachable())
 	h.Free = func(string) (uint64, error) { return 1 << 20, nil }
 	h.cfg.MinFreeBytes = 64 << 20
 	routes := h.Routes()
-	cookie := signUp(t, routes, "ada@example.com")
-	ctype, body := multipartFiles(t, "a.wav")
+	cookie := userCookie(t, h, "ada@example.com")
+	ctype, body := multipartFiles(t, audioFiles("a.wav")...)
 	req := httptest.NewRequest("POST", "/jobs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
@@ -48,7 +49,7 @@ func TestUploadOnFullDisk(t *testing.T) {
 // TestDiskErrorWhileWriting: an upload that fills the disk as it is
 // written is told so (ErrNoSpace, 507), not "cut off".
 func TestDiskErrorWhileWriting(t *testing.T) {
-	h := newTestHandler(t, "http://127.0.0.1:1")
+	h := newTestHandler(t, unreachable())
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestHealthzReportsDiskAndCaches(t *testing.T) {
 		io.WriteString(w, `{"data":[]}`)
 	}))
 	defer upstream.Close()
-	h := newTestHandler(t, upstream.URL)
+	h := newTestHandler(t, deepscript.New(upstream.URL, "key", nil))
 	h.Free = func(string) (uint64, error) { return 1 << 20, nil }
 	h.cfg.MinFreeBytes = 64 << 20
 	routes := h.Routes()
@@ -95,9 +96,9 @@ func TestHealthzReportsDiskAndCaches(t *testing.T) {
 // TestUpstreamDownBanner: once a call finds the upstream unreachable,
 // pages say so and that uploads will go when it is back.
 func TestUpstreamDownBanner(t *testing.T) {
-	h := newTestHandler(t, "http://127.0.0.1:1") // nothing listens there
+	h := newTestHandler(t, unreachable()) // nothing listens there
 	routes := h.Routes()
-	cookie := signUp(t, routes, "ada@example.com")
+	cookie := userCookie(t, h, "ada@example.com")
 	page := func() string {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.AddCookie(cookie)

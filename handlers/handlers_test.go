@@ -5,42 +5,91 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"scribe/deepscript"
+	"scribe/deepscript/deepscripttest"
 	"scribe/job"
 	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
 	"scribe/store"
+	"scribe/store/storetest"
 )
 
-// newTestHandler returns a Handler on a fresh store whose upstream is at
-// upstreamURL; uploads are taken as audio of one second.
-func newTestHandler(t testing.TB, upstreamURL string) *Handler {
+// newTestHandler returns a Handler on a fresh store whose upstream client
+// is c; uploads go to a fresh directory and are taken as one second of
+// audio.
+func newTestHandler(t testing.TB, c *deepscript.Client) *Handler {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := store.Open(context.Background(), filepath.Join(dir, "scribe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := storetest.Open(t)
 	log := slog.New(slog.DiscardHandler)
-	c := deepscript.New(upstreamURL, "key", nil)
-	c.Logger = log
 	m := metrics.New()
-	return New(Config{UploadDir: dir, MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
+	return New(Config{UploadDir: t.TempDir(), MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
 		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log,
 			Probe:    func(context.Context, string) (media.Info, error) { return media.Info{Duration: 1}, nil },
 			Shutdown: make(chan struct{})})
+}
+
+// unreachable is a client of an upstream that refuses every connection.
+func unreachable() *deepscript.Client {
+	return deepscript.New("http://127.0.0.1:1", "key", nil)
+}
+
+// serve sends req to h's routes, with cookie when it is not nil.
+func serve(h *Handler, req *http.Request, cookie *http.Cookie) *httptest.ResponseRecorder {
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.Routes().ServeHTTP(rec, req)
+	return rec
+}
+
+// signedIn is a session cookie for u, as logging in sets it.
+func signedIn(t *testing.T, h *Handler, u store.User) *http.Cookie {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := h.signIn(rec, httptest.NewRequest("GET", "/", nil), u); err != nil {
+		t.Fatal(err)
+	}
+	return sessionCookie(t, rec)
+}
+
+// sessionCookie is the session cookie an answer sets.
+func sessionCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == sessionName {
+			return c
+		}
+	}
+	t.Fatalf("no session cookie set (status %d)", rec.Code)
+	return nil
+}
+
+// multipartFiles builds a POST /jobs body with one file part per name
+// and content.
+func multipartFiles(t *testing.T, files ...[2]string) (string, *bytes.Buffer) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, f := range files {
+		fw, err := mw.CreateFormFile("file", f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(fw, f[1])
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &b
 }
 
 // TestHealthzHidesErrors checks that the public health check says what is
@@ -48,9 +97,8 @@ func newTestHandler(t testing.TB, upstreamURL string) *Handler {
 func TestHealthzHidesErrors(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
-	h := newTestHandler(t, down.URL)
-	rec := httptest.NewRecorder()
-	h.Routes().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	h := newTestHandler(t, deepscript.New(down.URL, "key", nil))
+	rec := serve(h, httptest.NewRequest("GET", "/healthz", nil), nil)
 	if got, want := rec.Code, http.StatusServiceUnavailable; got != want {
 		t.Fatalf("status %d, want %d", got, want)
 	}
@@ -59,46 +107,46 @@ func TestHealthzHidesErrors(t *testing.T) {
 	}
 }
 
-// signUp creates an account through the app and returns its session cookie.
-func signUp(t *testing.T, h http.Handler, email string) *http.Cookie {
-	t.Helper()
-	req := httptest.NewRequest("POST", "/signup", strings.NewReader(url.Values{"email": {email}, "password": {"correct horse battery"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusSeeOther {
-		t.Fatalf("signup: %d %s", rec.Code, rec.Body)
-	}
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == sessionName {
-			return c
+func TestServiceEndpoints(t *testing.T) {
+	h := newTestHandler(t, deepscripttest.NewServer(t).Client())
+	t.Run("Healthz", func(t *testing.T) {
+		rec := serve(h, httptest.NewRequest("GET", "/healthz", nil), nil)
+		if got, want := rec.Code, http.StatusOK; got != want {
+			t.Fatalf("status %d, want %d", got, want)
 		}
-	}
-	t.Fatal("signup set no session cookie")
-	return nil
-}
-
-// multipartFiles builds a POST /jobs body with one file part per name.
-func multipartFiles(t *testing.T, names ...string) (string, *bytes.Buffer) {
-	t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for _, n := range names {
-		fw, err := mw.CreateFormFile("file", n)
-		if err != nil {
-			t.Fatal(err)
+		if got, want := rec.Body.String(), `{"disk":"ok","store":"ok","upstream":"ok"}`+"\n"; got != want {
+			t.Fatalf("body %q, want %q", got, want)
 		}
-		fw.Write([]byte("RIFF pretend audio"))
-	}
-	mw.Close()
-	return mw.FormDataContentType(), &b
+	})
+	t.Run("Metrics", func(t *testing.T) {
+		rec := serve(h, httptest.NewRequest("GET", "/metrics", nil), nil)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "scribe_browser_streams") {
+			t.Fatalf("metrics: %d %.200s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("SecurityHeaders", func(t *testing.T) {
+		rec := serve(h, httptest.NewRequest("GET", "/login", nil), nil)
+		for header, want := range map[string]string{
+			"X-Content-Type-Options":  "nosniff",
+			"Content-Security-Policy": "script-src 'self' 'nonce-",
+			"Referrer-Policy":         "same-origin",
+			"X-Frame-Options":         "DENY",
+		} {
+			if got := rec.Header().Get(header); !strings.Contains(got, want) {
+				t.Errorf("%s = %q, want it to contain %q", header, got, want)
+			}
+		}
+		if strings.Contains(rec.Header().Get("Content-Security-Policy"), "unsafe-inline") {
+			t.Error("CSP allows unsafe-inline")
+		}
+	})
 }
 
 // TestUploadJSONHidesInternalErrors uploads two files, one of which fails
 // on our side: the JSON answer lists the job made and a generic message
 // for the other, not the internal error's text.
 func TestUploadJSONHidesInternalErrors(t *testing.T) {
-	h := newTestHandler(t, "http://127.0.0.1:1")
+	h := newTestHandler(t, unreachable())
 	var probeFails atomic.Bool // the first file is audio, the rest fail
 	h.Probe = func(_ context.Context, path string) (media.Info, error) {
 		if probeFails.Load() {
@@ -107,15 +155,12 @@ func TestUploadJSONHidesInternalErrors(t *testing.T) {
 		probeFails.Store(true)
 		return media.Info{Duration: 1}, nil
 	}
-	routes := h.Routes()
-	cookie := signUp(t, routes, "ada@example.com")
-	ctype, body := multipartFiles(t, "good.wav", "bad.wav")
+	cookie := signedIn(t, h, storetest.User(t, h.Store, "ada@example.com"))
+	ctype, body := multipartFiles(t, [2]string{"good.wav", "RIFF"}, [2]string{"bad.wav", "RIFF"})
 	req := httptest.NewRequest("POST", "/jobs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
-	req.AddCookie(cookie)
-	rec := httptest.NewRecorder()
-	routes.ServeHTTP(rec, req)
+	rec := serve(h, req, cookie)
 	if got, want := rec.Code, http.StatusCreated; got != want {
 		t.Fatalf("status %d, want %d: %s", got, want, rec.Body)
 	}
@@ -132,4 +177,44 @@ func TestUploadJSONHidesInternalErrors(t *testing.T) {
 	if got, want := got.Errors[0], job.ErrorMessage(errors.New("internal")); got != want {
 		t.Fatalf("error %q, want %q", got, want)
 	}
+}
+
+// TestOtherUsersJob tries every job route as a user who does not own the
+// job: each answers 404, and the owner still has the job.
+func TestOtherUsersJob(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHandler(t, unreachable())
+	ada := storetest.User(t, h.Store, "ada@example.com")
+	j := storetest.SubmittedJob(t, h.Store, ada, "j_1", "tr_1")
+	if _, _, err := h.Store.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusCompleted,
+		Result: &job.Result{Text: "secret words"}, Via: job.ViaWebhook}); err != nil {
+		t.Fatal(err)
+	}
+	owner := signedIn(t, h, ada)
+	other := signedIn(t, h, storetest.User(t, h.Store, "grace@example.com"))
+	routes := []string{"GET /jobs/j_1", "GET /jobs/j_1/events", "GET /jobs/j_1/audio", "GET /jobs/j_1/transcript.txt",
+		"GET /jobs/j_1/transcript.srt", "GET /jobs/j_1/transcript.vtt", "GET /jobs/j_1/transcript.json",
+		"POST /jobs/j_1/delete", "POST /jobs/j_1/retry"}
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		t.Run(strings.NewReplacer("/", "_", " ", "").Replace(route), func(t *testing.T) {
+			rec := serve(h, httptest.NewRequest(method, path, nil), other)
+			if got, want := rec.Code, http.StatusNotFound; got != want {
+				t.Fatalf("status %d, want %d", got, want)
+			}
+			if strings.Contains(rec.Body.String(), "secret words") {
+				t.Fatal("the answer shows the owner's transcript")
+			}
+		})
+	}
+	t.Run("OwnerKeepsIt", func(t *testing.T) {
+		for _, path := range []string{"/jobs/j_1", "/jobs/j_1/transcript.txt"} {
+			if rec := serve(h, httptest.NewRequest("GET", path, nil), owner); rec.Code != http.StatusOK {
+				t.Errorf("GET %s as the owner: %d, want 200", path, rec.Code)
+			}
+		}
+		if _, err := h.Store.Job(ctx, ada.ID, j.ID); err != nil {
+			t.Fatalf("the job is gone: %v", err)
+		}
+	})
 }

@@ -43,7 +43,7 @@ func await(t *testing.T, c <-chan *http.Response, within time.Duration) *http.Re
 
 // webhookRequest is a delivery to srv declaring size bytes, with fresh
 // webhook headers and a signature that does not match.
-func webhookRequest(t *testing.T, srv string, body io.Reader, size int64) *http.Request {
+func forgedDelivery(t *testing.T, srv string, body io.Reader, size int64) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest("POST", srv+"/webhooks/deepscript", body)
 	if err != nil {
@@ -62,15 +62,15 @@ func webhookRequest(t *testing.T, srv string, body io.Reader, size int64) *http.
 func TestWebhookBodiesBounded(t *testing.T) {
 	defer func(w, b time.Duration) { webhookBudgetWait, webhookBodyTimeout = w, b }(webhookBudgetWait, webhookBodyTimeout)
 	webhookBudgetWait, webhookBodyTimeout = 300*time.Millisecond, time.Minute
-	h := newTestHandler(t, "http://127.0.0.1:1")
-	submittedJobFor(t, h.Store, "tr_1")
+	h := newTestHandler(t, unreachable())
+	registerWebhook(t, h.Store)
 	srv := httptest.NewServer(h.Routes())
 	defer srv.Close()
 
 	t.Run("UnsignedAnsweredBeforeBody", func(t *testing.T) {
 		r, w := slowBody()
 		defer w.Close()
-		req := webhookRequest(t, srv.URL, r, maxWebhookBytes)
+		req := forgedDelivery(t, srv.URL, r, maxWebhookBytes)
 		req.Header.Del("webhook-signature")
 		if got, want := await(t, post(req), 2*time.Second).StatusCode, http.StatusUnauthorized; got != want {
 			t.Fatalf("status %d, want %d", got, want)
@@ -80,7 +80,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 	t.Run("StaleAnsweredBeforeBody", func(t *testing.T) {
 		r, w := slowBody()
 		defer w.Close()
-		req := webhookRequest(t, srv.URL, r, maxWebhookBytes)
+		req := forgedDelivery(t, srv.URL, r, maxWebhookBytes)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10))
 		if got, want := await(t, post(req), 2*time.Second).StatusCode, http.StatusUnauthorized; got != want {
 			t.Fatalf("status %d, want %d", got, want)
@@ -90,7 +90,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 	t.Run("OverCapRefused", func(t *testing.T) {
 		r, w := slowBody()
 		defer w.Close()
-		resp := await(t, post(webhookRequest(t, srv.URL, r, maxWebhookBytes+1)), 2*time.Second)
+		resp := await(t, post(forgedDelivery(t, srv.URL, r, maxWebhookBytes+1)), 2*time.Second)
 		if resp == nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("answer %v, want 413", resp)
 		}
@@ -103,7 +103,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 		for range held {
 			r, w := slowBody()
 			writers = append(writers, w)
-			answers = append(answers, post(webhookRequest(t, srv.URL, r, maxWebhookBytes)))
+			answers = append(answers, post(forgedDelivery(t, srv.URL, r, maxWebhookBytes)))
 		}
 		// Wait until the held deliveries have taken the whole budget.
 		deadline := time.Now().Add(5 * time.Second)
@@ -114,7 +114,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		resp := await(t, post(webhookRequest(t, srv.URL, strings.NewReader("{}"), 2)), 2*time.Second)
+		resp := await(t, post(forgedDelivery(t, srv.URL, strings.NewReader("{}"), 2)), 2*time.Second)
 		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 			t.Fatalf("delivery over budget answered %v, want 503 with Retry-After", resp)
 		}
@@ -123,7 +123,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 			await(t, answers[i], 2*time.Second)
 		}
 		// The budget is back: a small forgery is read and refused.
-		resp = await(t, post(webhookRequest(t, srv.URL, strings.NewReader("{}"), 2)), 2*time.Second)
+		resp = await(t, post(forgedDelivery(t, srv.URL, strings.NewReader("{}"), 2)), 2*time.Second)
 		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("after release answered %v, want 401", resp)
 		}
@@ -133,7 +133,7 @@ func TestWebhookBodiesBounded(t *testing.T) {
 		webhookBodyTimeout = 300 * time.Millisecond
 		r, w := slowBody()
 		defer w.Close()
-		answer := post(webhookRequest(t, srv.URL, r, 1000))
+		answer := post(forgedDelivery(t, srv.URL, r, 1000))
 		go w.Write([]byte("{")) // one byte, then nothing
 		resp := await(t, answer, 3*time.Second)
 		if resp != nil && resp.StatusCode < 400 {
@@ -148,9 +148,9 @@ func TestWebhookBodiesBounded(t *testing.T) {
 func TestBodyDeadlines(t *testing.T) {
 	defer func(f, w time.Duration, b int64) { formBodyTimeout, uploadWindow, uploadWindowBytes = f, w, b }(formBodyTimeout, uploadWindow, uploadWindowBytes)
 	formBodyTimeout, uploadWindow, uploadWindowBytes = 300*time.Millisecond, 400*time.Millisecond, 1000
-	h := newTestHandler(t, "http://127.0.0.1:1")
+	h := newTestHandler(t, unreachable())
 	routes := h.Routes()
-	cookie := signUp(t, routes, "ada@example.com")
+	cookie := userCookie(t, h, "ada@example.com")
 	srv := httptest.NewServer(routes)
 	defer srv.Close()
 
@@ -187,7 +187,7 @@ func TestBodyDeadlines(t *testing.T) {
 	upload := func(t *testing.T, chunk int) *http.Response {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		ctype, body := multipartFiles(t, "a.wav")
+		ctype, body := multipartFiles(t, audioFiles("a.wav")...)
 		data := append(body.Bytes()[:0:0], body.Bytes()...)
 		// Pad the file part so the transfer lasts about a second.
 		data = []byte(strings.Replace(string(data), "RIFF pretend audio", "RIFF "+strings.Repeat("a", 20*chunk), 1))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"scribe/store/storetest"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,7 @@ import (
 // uploadJSON posts files as one upload and decodes the JSON answer.
 func uploadJSON(t *testing.T, routes http.Handler, cookie *http.Cookie, names ...string) (int, []jobJSON, []string) {
 	t.Helper()
-	ctype, body := multipartFiles(t, names...)
+	ctype, body := multipartFiles(t, audioFiles(names...)...)
 	req := httptest.NewRequest("POST", "/jobs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
@@ -51,10 +52,10 @@ func TestUploadLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newTestHandler(t, "http://127.0.0.1:1") // every file probes as 1 s of audio
+			h := newTestHandler(t, unreachable()) // every file probes as 1 s of audio
 			h.cfg.Limits = c.limits
 			routes := h.Routes()
-			cookie := signUp(t, routes, "ada@example.com")
+			cookie := userCookie(t, h, "ada@example.com")
 			names := []string{"a.wav", "b.wav", "c.wav"}[:c.files]
 			status, jobs, errs := uploadJSON(t, routes, cookie, names...)
 			if status != c.wantStatus || len(jobs) != c.wantJobs {
@@ -73,10 +74,10 @@ func TestUploadLimits(t *testing.T) {
 // TestStreamsPerUserLimit: past the limit a user's next event stream is
 // refused with 429; another user is not affected.
 func TestStreamsPerUserLimit(t *testing.T) {
-	h := newTestHandler(t, "http://127.0.0.1:1")
+	h := newTestHandler(t, unreachable())
 	h.cfg.Limits.StreamsPerUser = 2
 	routes := h.Routes()
-	ada, bob := signUp(t, routes, "ada@example.com"), signUp(t, routes, "bob@example.com")
+	ada, bob := userCookie(t, h, "ada@example.com"), userCookie(t, h, "bob@example.com")
 	srv := httptest.NewServer(routes)
 	t.Cleanup(srv.Close) // after the streams' bodies close: Close waits for them
 	open := func(c *http.Cookie) *http.Response {
@@ -101,4 +102,20 @@ func TestStreamsPerUserLimit(t *testing.T) {
 	if got := open(bob).StatusCode; got != http.StatusOK {
 		t.Fatalf("another user's stream: %d, want 200", got)
 	}
+}
+
+// userCookie signs in a new account with email.
+func userCookie(t *testing.T, h *Handler, email string) *http.Cookie {
+	t.Helper()
+	return signedIn(t, h, storetest.User(t, h.Store, email))
+}
+
+// audioFiles are upload parts named names, each holding a few bytes that
+// the test handler's probe takes as a second of audio.
+func audioFiles(names ...string) [][2]string {
+	files := make([][2]string, len(names))
+	for i, n := range names {
+		files[i] = [2]string{n, "RIFF pretend audio"}
+	}
+	return files
 }

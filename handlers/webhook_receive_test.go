@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	dto "github.com/prometheus/client_model/go"
+
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,55 +13,211 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
 	"scribe/deepscript"
+	"scribe/deepscript/deepscripttest"
 	"scribe/job"
 	"scribe/store"
+	"scribe/store/storetest"
 )
 
-// signedWebhook builds a delivery of body signed with secret, as the
-// upstream sends it.
-func signedWebhook(t testing.TB, secret, msgID, body string) *http.Request {
+// webhookRequest is a delivery of body signed with secret at time at, as
+// the upstream sends it.
+func webhookRequest(t testing.TB, secret, msgID string, at time.Time, body []byte) *http.Request {
 	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(secret)
+	h, err := deepscripttest.WebhookHeaders(secret, msgID, at, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	sig, err := wh.Sign(msgID, now, []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest("POST", "/webhooks/deepscript", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", msgID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
+	req := httptest.NewRequest("POST", "/webhooks/deepscript", strings.NewReader(string(body)))
+	req.Header = h
 	return req
 }
 
-// submittedJobFor records a user's job the upstream knows as upstreamID,
-// and the webhook secret; it returns the secret.
-func submittedJobFor(t testing.TB, s *store.Store, upstreamID string) string {
+// registerWebhook records the endpoint the upstream delivers to and
+// returns its secret.
+func registerWebhook(t testing.TB, s *store.Store) string {
 	t.Helper()
-	ctx := context.Background()
-	u, err := s.CreateUser(ctx, "ada@example.com", []byte("hash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := s.CreateJob(ctx, job.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.MarkSubmitted(ctx, j.ID, upstreamID); err != nil {
-		t.Fatal(err)
-	}
-	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef01234567"))
-	if err := s.SetWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "ep_1", URL: "http://example.test/webhooks/deepscript", Secret: secret}); err != nil {
+	secret := deepscripttest.NewSecret()
+	if err := s.SetWebhookEndpoint(context.Background(), store.WebhookEndpoint{ID: "we_1",
+		URL: "http://app.example/webhooks/deepscript", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	return secret
+}
+
+// TestWebhookReceiver sends deliveries to POST /webhooks/deepscript and
+// checks what each answers and what it may and may not change.
+func TestWebhookReceiver(t *testing.T) {
+	ctx := context.Background()
+	fake := deepscripttest.NewServer(t)
+	h := newTestHandler(t, fake.Client())
+	secret := registerWebhook(t, h.Store)
+	ada := storetest.User(t, h.Store, "ada@example.com")
+	held := storetest.SubmittedJob(t, h.Store, ada, "j_held", "tr_held")
+	ok := storetest.SubmittedJob(t, h.Store, ada, "j_ok", "tr_ok")
+	cookie := signedIn(t, h, ada)
+
+	// encode is ev as a delivery's body.
+	encode := func(t *testing.T, ev deepscript.WebhookEvent) []byte {
+		t.Helper()
+		body, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	deliver := func(t *testing.T, msgID string, ev deepscript.WebhookEvent) *httptest.ResponseRecorder {
+		t.Helper()
+		return serve(h, webhookRequest(t, secret, msgID, time.Now(), encode(t, ev)), nil)
+	}
+	answer := func(t *testing.T, rec *httptest.ResponseRecorder, status int, message string) {
+		t.Helper()
+		if rec.Code != status || !strings.Contains(rec.Body.String(), message) {
+			t.Fatalf("answer %d %s, want %d with %q", rec.Code, rec.Body, status, message)
+		}
+	}
+	stored := func(t *testing.T, id string) job.Job {
+		t.Helper()
+		j, err := h.Store.Job(ctx, ada.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	// unchanged checks the held job is as it was.
+	unchanged := func(t *testing.T) {
+		t.Helper()
+		if got := stored(t, held.ID); got.Seq != held.Seq || got.Status != held.Status {
+			t.Errorf("held job changed: %s (seq %d), was %s (seq %d)", got.Status, got.Seq, held.Status, held.Seq)
+		}
+	}
+	failHeld := deepscript.WebhookEvent{Event: deepscript.EventFailed, ID: "tr_held", CreatedAt: time.Now().UTC(),
+		Error: &deepscript.ErrorBody{Code: "internal", Message: "genuine failure"}}
+	result := deepscripttest.Result("ok", 2)
+	completeOK := deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: "tr_ok", CreatedAt: time.Now().UTC(), Result: result}
+
+	t.Run("OK", func(t *testing.T) {
+		answer(t, deliver(t, "msg_ok", completeOK), http.StatusOK, "ok")
+		j := stored(t, ok.ID)
+		if j.Status != job.StatusCompleted || j.CompletedVia != job.ViaWebhook {
+			t.Fatalf("job %s via %q, want completed via webhook", j.Status, j.CompletedVia)
+		}
+		if r, err := h.Store.Result(ctx, ok.ID); err != nil || r.Text != result.Text {
+			t.Fatalf("result %+v, %v; want %q", r, err, result.Text)
+		}
+	})
+	t.Run("DuplicateID", func(t *testing.T) {
+		before := stored(t, ok.ID)
+		answer(t, deliver(t, "msg_ok", completeOK), http.StatusOK, "already handled")
+		// The same webhook-id with another body is taken as handled too.
+		answer(t, deliver(t, "msg_ok", failHeld), http.StatusOK, "already handled")
+		if got := stored(t, ok.ID); got.Seq != before.Seq {
+			t.Errorf("job changed on a repeated delivery: seq %d, was %d", got.Seq, before.Seq)
+		}
+		unchanged(t)
+	})
+	refused := 0
+	for _, tc := range []struct {
+		name    string
+		request func(msgID string, body []byte) *http.Request
+	}{
+		{"ForgedSignature", func(msgID string, body []byte) *http.Request {
+			return webhookRequest(t, deepscripttest.NewSecret(), msgID, time.Now(), body)
+		}},
+		{"StaleTimestamp", func(msgID string, body []byte) *http.Request {
+			return webhookRequest(t, secret, msgID, time.Now().Add(-deepscript.WebhookTolerance-10*time.Second), body)
+		}},
+		{"FutureTimestamp", func(msgID string, body []byte) *http.Request {
+			return webhookRequest(t, secret, msgID, time.Now().Add(deepscript.WebhookTolerance+10*time.Second), body)
+		}},
+		{"TamperedBody", func(msgID string, body []byte) *http.Request {
+			r := webhookRequest(t, secret, msgID, time.Now(), body)
+			tampered := strings.Replace(string(body), "genuine", "tampered", 1)
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(tampered)), int64(len(tampered))
+			return r
+		}},
+		{"NoSignature", func(msgID string, body []byte) *http.Request {
+			r := webhookRequest(t, secret, msgID, time.Now(), body)
+			r.Header.Del("webhook-signature")
+			return r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer(t, serve(h, tc.request("msg_"+tc.name, encode(t, failHeld)), nil), http.StatusUnauthorized, "invalid signature")
+			refused++
+			unchanged(t)
+			var m dto.Metric
+			if err := h.Metrics.WebhooksReceived.WithLabelValues("rejected").Write(&m); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := int(m.GetCounter().GetValue()), refused; got != want {
+				t.Errorf("%d rejected webhooks counted, want %d", got, want)
+			}
+		})
+	}
+	t.Run("OversizedBody", func(t *testing.T) {
+		r := webhookRequest(t, secret, "msg_oversized", time.Now(), encode(t, failHeld))
+		r.Body = io.NopCloser(io.MultiReader(r.Body, strings.NewReader(strings.Repeat(" ", maxWebhookBytes))))
+		answer(t, serve(h, r, nil), http.StatusRequestEntityTooLarge, "too large")
+		unchanged(t)
+	})
+	t.Run("Malformed", func(t *testing.T) {
+		answer(t, serve(h, webhookRequest(t, secret, "msg_malformed", time.Now(), []byte(`{"event":`)), nil),
+			http.StatusBadRequest, "malformed")
+		unchanged(t)
+	})
+	t.Run("UnknownTranscription", func(t *testing.T) {
+		ev := completeOK
+		ev.ID = "tr_0000000000000bad"
+		answer(t, deliver(t, "msg_unknown", ev), http.StatusOK, "unknown transcription")
+		unchanged(t)
+	})
+	t.Run("OtherEvent", func(t *testing.T) {
+		ev := deepscript.WebhookEvent{Event: deepscript.EventProgress, ID: "tr_held", CreatedAt: time.Now().UTC()}
+		answer(t, deliver(t, "msg_progress", ev), http.StatusOK, "ignored")
+		unchanged(t)
+	})
+	t.Run("BalanceLow", func(t *testing.T) {
+		home := func() string { return serve(h, httptest.NewRequest("GET", "/", nil), cookie).Body.String() }
+		if strings.Contains(home(), `data-testid="balance-low"`) {
+			t.Fatal("home page warns of a low balance before any balance.low event")
+		}
+		ev := deepscript.WebhookEvent{Event: deepscript.EventBalanceLow, CreatedAt: time.Now().UTC(),
+			Balance: &deepscript.Balance{RemainingSeconds: 540, ThresholdSeconds: 600}}
+		answer(t, deliver(t, "msg_balance", ev), http.StatusOK, "ok")
+		if !strings.Contains(home(), `data-testid="balance-low"`) {
+			t.Error("home page has no balance-low warning after balance.low")
+		}
+	})
+	t.Run("ResultMissing", func(t *testing.T) {
+		// A completed event without its transcript: the receiver fetches it.
+		tr := fake.Create(t, "fetched.wav", "j_fetched")
+		j := storetest.SubmittedJob(t, h.Store, ada, "j_fetched", tr.ID)
+		var up deepscripttest.Job
+		for deadline := time.Now().Add(5 * time.Second); !up.Status.Final(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("upstream job not final within 5 s: %+v", up)
+			}
+			up, _ = fake.JobByKey("j_fetched")
+		}
+		ev := deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: tr.ID, CreatedAt: time.Now().UTC()}
+		answer(t, deliver(t, "msg_fetched", ev), http.StatusOK, "ok")
+		if got := stored(t, j.ID); got.Status != job.StatusCompleted {
+			t.Fatalf("job %s, want completed", got.Status)
+		}
+		if r, err := h.Store.Result(ctx, j.ID); err != nil || r.Text != up.Result.Text {
+			t.Fatalf("result %+v, %v; want the upstream's %q", r, err, up.Result.Text)
+		}
+	})
+	t.Run("GenuineAfterRefusals", func(t *testing.T) {
+		// A refused delivery must not use up its webhook-id: the genuine
+		// delivery with the id a forger sent first still lands.
+		answer(t, deliver(t, "msg_ForgedSignature", failHeld), http.StatusOK, "ok")
+		j := stored(t, held.ID)
+		if j.Status != job.StatusFailed || !strings.Contains(j.Error, "genuine failure") {
+			t.Fatalf("job %s with error %q, want failed with the upstream's message", j.Status, j.Error)
+		}
+	})
 }
 
 // TestWebhookAnswersInTime sends a completed event without its result
@@ -77,14 +235,15 @@ func TestWebhookAnswersInTime(t *testing.T) {
 	}))
 	defer hanging.Close()
 	defer close(stop)
-	h := newTestHandler(t, hanging.URL)
-	h.Client.CallTimeout = 5 * time.Second // the default 30 s, shortened so a failure ends sooner
-	secret := submittedJobFor(t, h.Store, "tr_1")
+	c := deepscript.New(hanging.URL, "key", nil)
+	c.CallTimeout = 5 * time.Second // the default 30 s, shortened so a failure ends sooner
+	h := newTestHandler(t, c)
+	secret := registerWebhook(t, h.Store)
+	storetest.SubmittedJob(t, h.Store, storetest.User(t, h.Store, "ada@example.com"), "j_1", "tr_1")
 
-	req := signedWebhook(t, secret, "msg_1", `{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z"}`)
-	rec := httptest.NewRecorder()
+	req := webhookRequest(t, secret, "msg_1", time.Now(), []byte(`{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z"}`))
 	start := time.Now()
-	h.Routes().ServeHTTP(rec, req)
+	rec := serve(h, req, nil)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("answered after %v; want within the webhook deadline", took)
 	}
@@ -97,71 +256,19 @@ func TestWebhookAnswersInTime(t *testing.T) {
 // new delivery: read, verify the signature, dedupe, apply (a no-op after the
 // first, the job being final), commit the receipt, answer.
 func BenchmarkWebhookReceive(b *testing.B) {
-	h := newTestHandler(b, "http://127.0.0.1:1")
-	secret := submittedJobFor(b, h.Store, "tr_1")
+	h := newTestHandler(b, unreachable())
+	secret := registerWebhook(b, h.Store)
+	storetest.SubmittedJob(b, h.Store, storetest.User(b, h.Store, "ada@example.com"), "j_1", "tr_1")
 	routes := h.Routes()
-	body := `{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z",` +
-		`"result":{"text":"hello world","language":"en","duration":1.5,"segments":[{"start":0,"end":1.5,"text":"hello world","words":[]}]}}`
+	body := []byte(`{"event":"transcription.completed","id":"tr_1","created_at":"2026-11-27T08:00:00Z",` +
+		`"result":{"text":"hello world","language":"en","duration":1.5,"segments":[{"start":0,"end":1.5,"text":"hello world","words":[]}]}}`)
 	b.ResetTimer()
 	for i := range b.N {
-		req := signedWebhook(b, secret, "msg_"+strconv.Itoa(i), body)
+		req := webhookRequest(b, secret, "msg_"+strconv.Itoa(i), time.Now(), body)
 		w := httptest.NewRecorder()
 		routes.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			b.Fatalf("delivery %d: %d %s", i, w.Code, w.Body)
 		}
 	}
-}
-
-// TestWebhookBeforeCreateAnswer delivers a job's webhook before the app has
-// recorded the upstream id (the create answer was lost or is still on its
-// way): the upstream echoes the job's submit key as metadata, so the job is
-// adopted and completes at once; a stranger's job is acknowledged and ignored.
-func TestWebhookBeforeCreateAnswer(t *testing.T) {
-	ctx := context.Background()
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		meta := map[string]string{"/v1/transcriptions/tr_ours": "j_2", "/v1/transcriptions/tr_theirs": "someone-else"}[r.URL.Path]
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(deepscript.Transcription{ID: strings.TrimPrefix(r.URL.Path, "/v1/transcriptions/"),
-			Status: deepscript.StatusCompleted, Progress: 1, Metadata: meta, Result: &deepscript.Result{Text: "hi"}})
-	}))
-	defer upstream.Close()
-	h := newTestHandler(t, upstream.URL)
-	secret := submittedJobFor(t, h.Store, "tr_other")
-	u, err := h.Store.UserByEmail(ctx, "ada@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiting, err := h.Store.CreateJob(ctx, job.Job{ID: "j_2", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := h.Routes()
-	deliver := func(msgID, upstreamID string) int {
-		body := `{"event":"transcription.completed","id":"` + upstreamID + `","created_at":"2026-11-27T08:00:00Z","result":{"text":"hi","segments":[]}}`
-		w := httptest.NewRecorder()
-		routes.ServeHTTP(w, signedWebhook(t, secret, msgID, body))
-		return w.Code
-	}
-
-	t.Run("Ours", func(t *testing.T) {
-		if got := deliver("msg_1", "tr_ours"); got != http.StatusOK {
-			t.Fatalf("status %d, want 200", got)
-		}
-		j, err := h.Store.Job(ctx, u.ID, waiting.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.UpstreamID != "tr_ours" || j.Status != job.StatusCompleted || j.CompletedVia != job.ViaWebhook {
-			t.Fatalf("job = upstream %q, %s via %q; want tr_ours, completed via webhook", j.UpstreamID, j.Status, j.CompletedVia)
-		}
-	})
-	t.Run("Stranger", func(t *testing.T) {
-		if got := deliver("msg_2", "tr_theirs"); got != http.StatusOK {
-			t.Fatalf("status %d, want 200", got)
-		}
-		if _, err := h.Store.JobByUpstreamID(ctx, "tr_theirs"); err == nil {
-			t.Fatal("a stranger's transcription was attached to one of our jobs")
-		}
-	})
 }

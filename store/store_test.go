@@ -10,36 +10,8 @@ import (
 
 	"scribe/job"
 	"scribe/store"
+	"scribe/store/storetest"
 )
-
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "scribe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// submittedJob creates a user and a job the upstream knows as upstreamID.
-func submittedJob(t *testing.T, s *store.Store, email, upstreamID string) job.Job {
-	t.Helper()
-	ctx := context.Background()
-	u, err := s.CreateUser(ctx, email, []byte("hash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := s.CreateJob(ctx, job.Job{ID: "job-" + upstreamID, UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err = s.MarkSubmitted(ctx, j.ID, upstreamID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}
 
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
@@ -67,8 +39,8 @@ func TestReopenKeepsData(t *testing.T) {
 
 func TestApplyUpdateForwardOnly(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	result := &job.Result{Text: "hello"}
 	steps := []struct {
 		name        string
@@ -99,7 +71,7 @@ func TestApplyUpdateForwardOnly(t *testing.T) {
 			}
 		})
 	}
-	got, err := s.Result(ctx, "job-tr_1")
+	got, err := s.Result(ctx, "j_1")
 	if err != nil || got.Text != "hello" {
 		t.Fatalf("result = %+v, %v", got, err)
 	}
@@ -113,8 +85,8 @@ func TestApplyUpdateForwardOnly(t *testing.T) {
 
 func TestWebhookDuplicatesRace(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var applied, dups int
@@ -145,12 +117,9 @@ func TestWebhookDuplicatesRace(t *testing.T) {
 
 func TestOwnership(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	j := submittedJob(t, s, "a@example.com", "tr_1")
-	other, err := s.CreateUser(ctx, "b@example.com", []byte("h"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := storetest.Open(t)
+	j := storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
+	other := storetest.User(t, s, "b@example.com")
 	if _, err := s.Job(ctx, other.ID, j.ID); !errors.Is(err, job.ErrNotFound) {
 		t.Fatalf("other user's Job: %v", err)
 	}
@@ -164,8 +133,8 @@ func TestOwnership(t *testing.T) {
 
 func TestChangedSinceAndRetry(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	j := submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	j := storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	mark := j.Seq
 	if jobs, _ := s.JobsChangedSince(ctx, j.UserID, mark); len(jobs) != 0 {
 		t.Fatalf("nothing changed yet, got %d jobs", len(jobs))
@@ -194,16 +163,8 @@ func TestChangedSinceAndRetry(t *testing.T) {
 // real SQLite file (WAL, synchronous=NORMAL), the relay's hot path.
 func BenchmarkApplyUpdate(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "scribe.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	u, _ := s.CreateUser(ctx, "a@example.com", []byte("h"))
-	j, _ := s.CreateJob(ctx, job.Job{ID: "j", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
-	if _, err := s.MarkSubmitted(ctx, j.ID, "tr_1"); err != nil {
-		b.Fatal(err)
-	}
+	s := storetest.Open(b)
+	storetest.SubmittedJob(b, s, storetest.User(b, s, "a@example.com"), "j_1", "tr_1")
 	b.ResetTimer()
 	for i := range b.N {
 		_, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusProcessing,
@@ -219,8 +180,8 @@ func BenchmarkApplyUpdate(b *testing.B) {
 // as text, so they must be stored and compared in one zone.
 func TestTimesInOtherZones(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	east := time.FixedZone("UTC+5", 5*3600)
 
 	stale, err := s.StaleJobs(ctx, s.Now().Add(-time.Minute).In(east))
@@ -231,14 +192,7 @@ func TestTimesInOtherZones(t *testing.T) {
 		t.Fatalf("StaleJobs with a cutoff before submission, in UTC+5: %d jobs, want %d", got, want)
 	}
 
-	u, err := s.CreateUser(ctx, "b@example.com", []byte("hash"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := s.CreateJob(ctx, job.Job{ID: "queued", UserID: u.ID, Filename: "b.wav", AudioPath: "/y"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := storetest.QueuedJob(t, s, storetest.User(t, s, "b@example.com"), "j_queued")
 	if err := s.ScheduleSubmit(ctx, q.ID, s.Now().Add(-time.Minute).In(east)); err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +209,8 @@ func TestTimesInOtherZones(t *testing.T) {
 // a stream event or a /status answer may: the job still says it failed.
 func TestFailedWithoutError(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	j, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Via: job.ViaSSE})
 	if err != nil || !changed {
 		t.Fatalf("changed=%v, %v", changed, err)
@@ -271,8 +225,8 @@ func TestFailedWithoutError(t *testing.T) {
 // change sequence that browser streams resume from.
 func TestMarkSubmittedOnce(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	j := submittedJob(t, s, "a@example.com", "tr_1")
+	s := storetest.Open(t)
+	j := storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	done, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Error: "x", Via: job.ViaWebhook})
 	if err != nil {
 		t.Fatal(err)

@@ -5,24 +5,72 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"scribe/deepscript"
+	"scribe/deepscript/deepscripttest"
 	"scribe/store"
+	"scribe/store/storetest"
 )
+
+// TestEnsureWebhook registers the endpoint with an upstream that follows
+// the contract, across restarts that keep, lose or find lost its secret.
+func TestEnsureWebhook(t *testing.T) {
+	ctx := context.Background()
+	fake := deepscripttest.NewServer(t)
+	c := fake.Client()
+	db := storetest.Open(t)
+	const url = "http://app.example/webhooks/deepscript"
+	ensure := func(t *testing.T) (store.WebhookEndpoint, []deepscript.WebhookEndpoint) {
+		t.Helper()
+		if err := EnsureWebhook(ctx, db, c, url); err != nil {
+			t.Fatal(err)
+		}
+		have, err := db.WebhookEndpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstream, err := c.ListWebhooks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(upstream) != 1 || upstream[0].ID != have.ID || have.URL != url || have.Secret == "" {
+			t.Fatalf("stored %+v, upstream holds %+v; want the one endpoint, with its secret", have, upstream)
+		}
+		return have, upstream
+	}
+	first, _ := ensure(t)
+	t.Run("Restart", func(t *testing.T) {
+		if again, _ := ensure(t); again != first {
+			t.Errorf("endpoint %+v after a restart, want %+v kept", again, first)
+		}
+	})
+	t.Run("SecretLost", func(t *testing.T) {
+		if err := db.SetWebhookEndpoint(ctx, store.WebhookEndpoint{}); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := ensure(t); again.Secret == first.Secret {
+			t.Error("the secret was not renewed")
+		}
+	})
+	t.Run("UpstreamLostIt", func(t *testing.T) {
+		have, _ := ensure(t)
+		if err := c.DeleteWebhook(ctx, have.ID); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := ensure(t); again.ID == have.ID {
+			t.Error("the endpoint the upstream lost was not registered again")
+		}
+	})
+}
 
 // TestEnsureWebhookRewrittenURL: an upstream that stores the endpoint URL
 // with a trailing slash still lets us find, delete and re-register it when
 // our copy of the secret is lost.
 func TestEnsureWebhookRewrittenURL(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "scribe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	var mu sync.Mutex
 	endpoints := map[string]deepscript.WebhookEndpoint{}
 	next := 0

@@ -19,7 +19,7 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 		writeJSON(w, http.StatusOK, toJSON(j))
 		return
 	}
-	p := views.JobPage{Layout: h.layout(w, r, j.Filename), Job: viewJob(j)}
+	m := views.JobModel{Layout: h.layout(w, r, j.Filename), Job: viewJob(j)}
 	if j.Status == job.StatusCompleted {
 		res, err := h.Store.Result(r.Context(), j.ID)
 		if err != nil && !errors.Is(err, job.ErrNotFound) {
@@ -27,11 +27,11 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 			return
 		}
 		if res != nil {
-			p.Text = res.Text
+			m.Text = res.Text
 			for _, s := range res.Segments {
-				p.Segments = append(p.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text})
+				m.Segments = append(m.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text})
 			}
 		}
 	}
-	h.render(w, r, http.StatusOK, p)
+	h.render(w, r, http.StatusOK, views.JobPage(m))
 }

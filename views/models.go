@@ -10,8 +10,8 @@ type Layout struct {
 	BalanceLow bool   // the upstream reported a low balance
 }
 
-// AuthPage is the sign-up or log-in form.
-type AuthPage struct {
+// AuthModel is the sign-up or log-in form.
+type AuthModel struct {
 	Layout
 	Email string // echoed back after a failed attempt
 	Error string // a message a person understands, or empty
@@ -33,8 +33,8 @@ type Job struct {
 // Final reports whether the job can no longer change.
 func (j Job) Final() bool { return j.Status == "completed" || j.Status == "failed" }
 
-// HomePage is the upload form and the user's job list.
-type HomePage struct {
+// HomeModel is the upload form and the user's job list.
+type HomeModel struct {
 	Layout
 	Jobs           []Job
 	MaxUploadBytes int64
@@ -47,16 +47,16 @@ type Segment struct {
 	Text       string
 }
 
-// JobPage is one job: live status while running, transcript when done.
-type JobPage struct {
+// JobModel is one job: live status while running, transcript when done.
+type JobModel struct {
 	Layout
 	Job      Job
 	Segments []Segment
 	Text     string
 }
 
-// DeliveryHealth summarises how the user's jobs learnt their final state.
-type DeliveryHealth struct {
+// DeliveryHealthModel summarises how the user's jobs learnt their final state.
+type DeliveryHealthModel struct {
 	Layout
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
 	RejectedWebhooks                       int
@@ -67,8 +67,8 @@ type DeliveryHealth struct {
 	WebhooksStale                          bool // jobs finished by other channels while webhooks stayed silent
 }
 
-// ErrorPage is shown for 404s and other failures a person may hit.
-type ErrorPage struct {
+// ErrorModel is shown for 404s and other failures a person may hit.
+type ErrorModel struct {
 	Layout
 	Status  int
 	Message string

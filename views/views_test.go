@@ -42,7 +42,7 @@ func completedJob() Job {
 
 func TestLayout(t *testing.T) {
 	t.Run("SignedIn", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn}))
 		if got, want := byTestID(doc, "user-email").Text(), "ada@example.com"; got != want {
 			t.Errorf("user email = %q, want %q", got, want)
 		}
@@ -60,7 +60,7 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("SignedOut", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{}))
+		doc, _ := render(t, LoginPage(AuthModel{}))
 		if byTestID(doc, "nav-login").Length() != 1 || byTestID(doc, "nav-signup").Length() != 1 {
 			t.Errorf("sign in/up links missing")
 		}
@@ -69,7 +69,7 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("ScriptHasNonce", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{}))
+		doc, _ := render(t, LoginPage(AuthModel{}))
 		s := doc.Find(`script[src="/static/app.js"]`)
 		if got, want := s.AttrOr("nonce", ""), "n0nce"; got != want {
 			t.Errorf("script nonce = %q, want %q", got, want)
@@ -80,9 +80,9 @@ func TestLayout(t *testing.T) {
 	})
 	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
 		pages := map[string]templ.Component{
-			"home":     HomePage{Layout: signedIn, Jobs: []Job{completedJob()}},
-			"job":      JobPage{Layout: signedIn, Job: completedJob(), Segments: []Segment{{0, 1, "hi"}}},
-			"delivery": DeliveryHealthPage(DeliveryHealth{Layout: signedIn, WebhooksStale: true}),
+			"home":     HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}),
+			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Segments: []Segment{{0, 1, "hi"}}}),
+			"delivery": DeliveryHealthPage(DeliveryHealthModel{Layout: signedIn, WebhooksStale: true}),
 		}
 		for name, c := range pages {
 			doc, _ := render(t, c)
@@ -102,7 +102,7 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("Flash", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", Flash: "Job deleted."}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: Layout{UserEmail: "a@b.c", Flash: "Job deleted."}}))
 		if got, want := byTestID(doc, "flash").Text(), "Job deleted."; got != want {
 			t.Errorf("flash = %q, want %q", got, want)
 		}
@@ -116,7 +116,7 @@ func TestBalanceBanner(t *testing.T) {
 		want int
 	}{{"Low", true, 1}, {"OK", false, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", BalanceLow: tc.low}})
+			doc, _ := render(t, HomePage(HomeModel{Layout: Layout{UserEmail: "a@b.c", BalanceLow: tc.low}}))
 			if got := byTestID(doc, "balance-low").Length(); got != tc.want {
 				t.Errorf("balance-low banners = %d, want %d", got, tc.want)
 			}
@@ -126,7 +126,7 @@ func TestBalanceBanner(t *testing.T) {
 
 func TestAuthPages(t *testing.T) {
 	t.Run("SignupForm", func(t *testing.T) {
-		doc, _ := render(t, SignupPage(AuthPage{}))
+		doc, _ := render(t, SignupPage(AuthModel{}))
 		form := doc.Find(`form[method="post"][action="/signup"]`)
 		if form.Length() != 1 {
 			t.Fatalf("no sign-up form")
@@ -142,7 +142,7 @@ func TestAuthPages(t *testing.T) {
 		}
 	})
 	t.Run("LoginError", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{Email: "ada@example.com", Error: "Wrong email or password."}))
+		doc, _ := render(t, LoginPage(AuthModel{Email: "ada@example.com", Error: "Wrong email or password."}))
 		if doc.Find(`form[method="post"][action="/login"]`).Length() != 1 {
 			t.Fatalf("no log-in form")
 		}
@@ -164,7 +164,7 @@ func TestHomePage(t *testing.T) {
 			completedJob(),
 			{ID: "j2", Filename: "call.ogg", Status: "processing", Progress: 0.42, CreatedAt: created},
 		}
-		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20}))
 		rows := byTestID(doc, "job-list").Find(`[data-testid="job-row"]`)
 		if got, want := rows.Length(), 2; got != want {
 			t.Fatalf("job rows = %d, want %d", got, want)
@@ -205,7 +205,7 @@ func TestHomePage(t *testing.T) {
 		}
 	})
 	t.Run("UploadFormWorksWithoutJS", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn, MaxUploadBytes: 100 << 20})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, MaxUploadBytes: 100 << 20}))
 		form := byTestID(doc, "upload-form")
 		if got := goquery.NodeName(form); got != "form" {
 			t.Fatalf("upload-form is <%s>", got)
@@ -239,14 +239,14 @@ func TestHomePage(t *testing.T) {
 		}
 	})
 	t.Run("UploadErrors", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn, UploadErrors: []string{"a.txt is not audio.", "b.wav is too large."}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, UploadErrors: []string{"a.txt is not audio.", "b.wav is too large."}}))
 		if got, want := byTestID(doc, "upload-error").Length(), 2; got != want {
 			t.Errorf("upload errors = %d, want %d", got, want)
 		}
 	})
 	t.Run("FailedRow", func(t *testing.T) {
 		j := Job{ID: "j3", Filename: "x.mp3", Status: "failed", Error: "The recording has no sound.", CreatedAt: created}
-		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if got, want := byTestID(doc, "job-error").Text(), j.Error; got != want {
 			t.Errorf("row error = %q, want %q", got, want)
 		}
@@ -256,7 +256,7 @@ func TestHomePage(t *testing.T) {
 	})
 	t.Run("EscapesFilename", func(t *testing.T) {
 		j := Job{ID: "j4", Filename: `<script>alert(1)</script>.mp3`, Status: "queued", CreatedAt: created}
-		doc, html := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		doc, html := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if strings.Contains(html, "<script>alert(1)") {
 			t.Errorf("filename not escaped in:\n%s", html)
 		}
@@ -272,7 +272,7 @@ func TestHomePage(t *testing.T) {
 func TestJobPage(t *testing.T) {
 	segments := []Segment{{0, 2.5, "hello world"}, {2.5, 65, "this is a test"}}
 	t.Run("Completed", func(t *testing.T) {
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: completedJob(), Segments: segments, Text: "hello world this is a test"})
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Segments: segments, Text: "hello world this is a test"}))
 		player := byTestID(doc, "player")
 		if goquery.NodeName(player) != "audio" || player.AttrOr("src", "") != "/jobs/j1/audio" {
 			t.Errorf("player = <%s src=%q>", goquery.NodeName(player), player.AttrOr("src", ""))
@@ -328,7 +328,7 @@ func TestJobPage(t *testing.T) {
 	})
 	t.Run("Failed", func(t *testing.T) {
 		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
 		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), j.Error; got != want {
 			t.Errorf("job-error = %q, want %q", got, want)
 		}
@@ -341,7 +341,7 @@ func TestJobPage(t *testing.T) {
 	})
 	t.Run("Processing", func(t *testing.T) {
 		j := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
 		page := byTestID(doc, "job-page")
 		if page.AttrOr("data-job-id", "") != "j5" || page.AttrOr("data-status", "") != "processing" || page.AttrOr("data-created-at", "") == "" {
 			t.Errorf("job-page data attributes = %v", page.Nodes[0].Attr)
@@ -359,7 +359,7 @@ func TestJobPage(t *testing.T) {
 	t.Run("EscapesText", func(t *testing.T) {
 		j := completedJob()
 		j.Filename = `"><img src=x onerror=alert(1)>`
-		_, html := render(t, JobPage{Layout: signedIn, Job: j, Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"})
+		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"}))
 		if strings.Contains(html, "<img src=x") || strings.Contains(html, "<b>bold") {
 			t.Errorf("unescaped text in:\n%s", html)
 		}
@@ -367,7 +367,7 @@ func TestJobPage(t *testing.T) {
 }
 
 func TestDeliveryHealthPage(t *testing.T) {
-	base := DeliveryHealth{Layout: signedIn, ViaWebhook: 8, ViaSSE: 1, ViaPoll: 1, PollsMade: 12, PollsAt3s: 400, MedianLatency: 0.25}
+	base := DeliveryHealthModel{Layout: signedIn, ViaWebhook: 8, ViaSSE: 1, ViaPoll: 1, PollsMade: 12, PollsAt3s: 400, MedianLatency: 0.25}
 	t.Run("Healthy", func(t *testing.T) {
 		doc, _ := render(t, DeliveryHealthPage(base))
 		if byTestID(doc, "webhooks-stale").Length() != 0 {
@@ -402,7 +402,7 @@ func TestDeliveryHealthPage(t *testing.T) {
 }
 
 func TestErrorPage(t *testing.T) {
-	doc, _ := render(t, ErrorPage{Layout: signedIn, Status: 404, Message: "No such job."})
+	doc, _ := render(t, ErrorPage(ErrorModel{Layout: signedIn, Status: 404, Message: "No such job."}))
 	if got, want := doc.Find("h1").Text(), "No such job."; !strings.Contains(got, want) {
 		t.Errorf("heading = %q, want %q", got, want)
 	}

@@ -28,6 +28,16 @@ type Job struct {
 	UpdatedAt    time.Time
 	CompletedVia string // webhook | sse | poll, once final
 	Error        string // why it failed, in words a person understands
+	// Downloads are the transcript's formats once completed; the handlers
+	// list them, so no page or script keeps its own list of formats.
+	Downloads []Download
+}
+
+// Download is one format a finished transcript can be saved in.
+type Download struct {
+	Label string // what the link says ("SRT")
+	URL   string
+	Ext   string // the file extension without the dot; also names the link's data-testid
 }
 
 // Final reports whether the job can no longer change.

@@ -125,7 +125,7 @@ func HomePage(m HomeModel) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for _, j := range m.Jobs {
-				templ_7745c5c3_Err = jobRow(j).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = JobRow(j).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -144,9 +144,9 @@ func HomePage(m HomeModel) templ.Component {
 	})
 }
 
-// jobRow is one job in the list. static/app.js builds the same markup for
-// jobs that arrive live (buildRow), so change both together.
-func jobRow(j Job) templ.Component {
+// JobRow is one job in the list. The list page's event stream sends it
+// again at every change of the job (event: row).
+func JobRow(j Job) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -60,7 +60,12 @@ type Segment struct {
 // JobModel is one job: live status while running, transcript when done.
 type JobModel struct {
 	Layout
-	Job      Job
+	Job        Job
+	Transcript Transcript // empty until the job completed
+}
+
+// Transcript is a completed job's text: timed segments, and the whole text.
+type Transcript struct {
 	Segments []Segment
 	Text     string
 }

@@ -108,7 +108,7 @@ func TestLayout(t *testing.T) {
 	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
 		pages := map[string]templ.Component{
 			"home":     HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}),
-			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Segments: []Segment{{0, 1, "hi"}}}),
+			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: []Segment{{0, 1, "hi"}}}}),
 			"delivery": DeliveryHealthPage(DeliveryHealthModel{Layout: signedIn, WebhooksStale: true}),
 		}
 		for name, c := range pages {
@@ -295,7 +295,7 @@ func TestHomePage(t *testing.T) {
 func TestJobPage(t *testing.T) {
 	segments := []Segment{{0, 2.5, "hello world"}, {2.5, 65, "this is a test"}}
 	t.Run("Completed", func(t *testing.T) {
-		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Segments: segments, Text: "hello world this is a test"}))
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: segments, Text: "hello world this is a test"}}))
 		player := byTestID(doc, "player")
 		if goquery.NodeName(player) != "audio" || player.AttrOr("src", "") != "/jobs/j1/audio" {
 			t.Errorf("player = <%s src=%q>", goquery.NodeName(player), player.AttrOr("src", ""))
@@ -374,7 +374,7 @@ func TestJobPage(t *testing.T) {
 	t.Run("EscapesText", func(t *testing.T) {
 		j := completedJob()
 		j.Filename = `"><img src=x onerror=alert(1)>`
-		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"}))
+		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Transcript: Transcript{Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"}}))
 		if strings.Contains(html, "<img src=x") || strings.Contains(html, "<b>bold") {
 			t.Errorf("unescaped text in:\n%s", html)
 		}
@@ -449,4 +449,90 @@ func TestFormat(t *testing.T) {
 	if got, want := percent(Job{Status: "processing", Progress: 1.7}), 100; got != want {
 		t.Errorf("percent clamps to %d, want %d", got, want)
 	}
+}
+
+// TestFragments checks the components the event streams send: each is one
+// element the page script can swap in, and the same markup the page has.
+func TestFragments(t *testing.T) {
+	running := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
+	oneElement := func(t *testing.T, doc *goquery.Document, testid string) *goquery.Selection {
+		t.Helper()
+		top := doc.Find("body").Children()
+		if top.Length() != 1 || top.AttrOr("data-testid", "") != testid {
+			t.Fatalf("fragment has %d top-level elements, want one %s", top.Length(), testid)
+		}
+		return top
+	}
+	samePart := func(t *testing.T, page, fragment *goquery.Document, testid string) {
+		t.Helper()
+		want, _ := goquery.OuterHtml(page.Find(`[data-testid="` + testid + `"]`))
+		got, _ := goquery.OuterHtml(fragment.Find(`[data-testid="` + testid + `"]`))
+		if got != want {
+			t.Errorf("%s fragment differs from the page's:\n got %s\nwant %s", testid, got, want)
+		}
+	}
+	t.Run("Row", func(t *testing.T) {
+		doc, _ := render(t, JobRow(completedJob()))
+		row := oneElement(t, doc, "job-row")
+		if got, want := row.AttrOr("data-job-id", ""), "j1"; got != want {
+			t.Errorf("row keyed %q, want %q", got, want)
+		}
+		checkDownloads(t, row, completedJob())
+		page, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}))
+		samePart(t, page, doc, "job-row")
+	})
+	t.Run("PanelRunning", func(t *testing.T) {
+		doc, _ := render(t, JobPanel(running))
+		panel := oneElement(t, doc, "job-panel")
+		if got, want := panel.Find(`[data-testid="job-status"]`).AttrOr("aria-live", ""), "polite"; got != want {
+			t.Errorf("status aria-live = %q, want %q", got, want)
+		}
+		if got, want := panel.Find(`[data-testid="job-percent"]`).Text(), "50%"; got != want {
+			t.Errorf("percent = %q, want %q", got, want)
+		}
+		if panel.Find(`[data-testid="eta"]`).Length() != 1 {
+			t.Errorf("a running job's panel has no eta")
+		}
+		page, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: running}))
+		samePart(t, page, doc, "job-panel")
+	})
+	t.Run("PanelFinal", func(t *testing.T) {
+		doc, _ := render(t, JobPanel(completedJob()))
+		if got, want := byTestID(doc, "elapsed").Text(), "Took 0:42"; got != want {
+			t.Errorf("elapsed = %q, want %q", got, want)
+		}
+		if byTestID(doc, "eta").Length() != 0 {
+			t.Errorf("a finished job's panel has an eta")
+		}
+	})
+	t.Run("BodyCompleted", func(t *testing.T) {
+		tr := Transcript{Segments: []Segment{{0, 2, "hello"}}, Text: "hello"}
+		doc, _ := render(t, JobBody(completedJob(), tr))
+		body := oneElement(t, doc, "job-body")
+		if got, want := body.Find(`[data-testid="segment"]`).Length(), 1; got != want {
+			t.Errorf("segments = %d, want %d", got, want)
+		}
+		if body.Find(`[data-testid="player"]`).Length() != 1 {
+			t.Errorf("no player")
+		}
+		checkDownloads(t, body, completedJob())
+		page, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: tr}))
+		samePart(t, page, doc, "job-body")
+	})
+	t.Run("BodyFailed", func(t *testing.T) {
+		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Error: "No sound."}
+		doc, _ := render(t, JobBody(j, Transcript{}))
+		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), "No sound."; got != want {
+			t.Errorf("job-error = %q, want %q", got, want)
+		}
+		if byTestID(doc, "retry").Length() != 1 {
+			t.Errorf("no retry")
+		}
+	})
+	t.Run("BodyRunning", func(t *testing.T) {
+		doc, _ := render(t, JobBody(running, Transcript{}))
+		if byTestID(doc, "job-waiting").Length() != 1 || byTestID(doc, "player").Length() != 0 {
+			t.Errorf("a running job's body should only say it is waiting")
+		}
+	})
 }

@@ -168,7 +168,7 @@ func TestEventStreamViews(t *testing.T) {
 	t.Run("JobPanel", func(t *testing.T) {
 		s := openStream(t, srv.URL, "/jobs/first/events?view=html", cookie)
 		panel := s.nextNamed("panel").html(t)
-		if got, want := panel.Find(`[data-testid="job-panel"] [data-testid="job-status"]`).AttrOr("data-status", ""), "queued"; got != want {
+		if got, want := panel.Find(`[data-testid="job-panel"]`).AttrOr("data-status", ""), "queued"; got != want {
 			t.Fatalf("snapshot panel status %q, want %q", got, want)
 		}
 		if _, err := h.Store.MarkSubmitted(ctx, "first", "up-1"); err != nil {

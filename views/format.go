@@ -143,12 +143,3 @@ func errorStatus(code int) string {
 	}
 	return strconv.Itoa(code)
 }
-
-// stampTime is a full-precision timestamp for data-updated-at, which app.js
-// compares with live updates to drop ones older than what the page shows.
-func stampTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}

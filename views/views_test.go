@@ -257,6 +257,9 @@ func TestHomePage(t *testing.T) {
 		if byTestID(doc, "job-list").Length() != 1 || byTestID(doc, "job-row").Length() != 0 {
 			t.Errorf("empty job list wrong")
 		}
+		if got, want := byTestID(doc, "job-list").AttrOr("data-stream", ""), "/events?view=html"; got != want {
+			t.Errorf("job-list data-stream = %q, want %q", got, want)
+		}
 		if _, hidden := byTestID(doc, "job-list-empty").Attr("hidden"); hidden {
 			t.Errorf("empty-list message hidden with no jobs")
 		}
@@ -340,6 +343,9 @@ func TestJobPage(t *testing.T) {
 		if byTestID(doc, "job-error").Length()+byTestID(doc, "retry").Length() != 0 {
 			t.Errorf("completed job shows error or retry")
 		}
+		if _, ok := byTestID(doc, "job-page").Attr("data-stream"); ok {
+			t.Errorf("a finished job's page opens a stream")
+		}
 	})
 	t.Run("Failed", func(t *testing.T) {
 		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
@@ -357,9 +363,12 @@ func TestJobPage(t *testing.T) {
 	t.Run("Processing", func(t *testing.T) {
 		j := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
 		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
-		page := byTestID(doc, "job-page")
-		if page.AttrOr("data-job-id", "") != "j5" || page.AttrOr("data-status", "") != "processing" || page.AttrOr("data-created-at", "") == "" {
-			t.Errorf("job-page data attributes = %v", page.Nodes[0].Attr)
+		if got, want := byTestID(doc, "job-page").AttrOr("data-stream", ""), "/jobs/j5/events?view=html"; got != want {
+			t.Errorf("job-page data-stream = %q, want %q", got, want)
+		}
+		panel := byTestID(doc, "job-panel")
+		if panel.AttrOr("data-status", "") != "processing" || panel.AttrOr("data-created-at", "") != "2026-03-04T10:15:00Z" {
+			t.Errorf("job-panel data attributes = %v", panel.Nodes[0].Attr)
 		}
 		if got, want := byTestID(doc, "job-progress").AttrOr("value", ""), "50"; got != want {
 			t.Errorf("progress = %q, want %q", got, want)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
+
+	"scribe/static"
 )
 
 // render draws a component and parses the HTML for assertions.
@@ -97,13 +99,28 @@ func TestLayout(t *testing.T) {
 	})
 	t.Run("ScriptHasNonce", func(t *testing.T) {
 		doc, _ := render(t, LoginPage(AuthModel{}))
-		s := doc.Find(`script[src="/static/app.js"]`)
+		s := doc.Find(`script[src="` + static.URL("app.js") + `"]`)
 		if got, want := s.AttrOr("nonce", ""), "n0nce"; got != want {
 			t.Errorf("script nonce = %q, want %q", got, want)
 		}
 		if _, ok := s.Attr("defer"); !ok {
 			t.Errorf("script is not deferred")
 		}
+	})
+	t.Run("VersionedAssets", func(t *testing.T) {
+		doc, _ := render(t, LoginPage(AuthModel{}))
+		for _, sel := range []string{`link[rel="stylesheet"][href="` + static.URL("app.css") + `"]`,
+			`link[rel="icon"][href="` + static.URL("icon.svg") + `"]`, `img[src="` + static.URL("icon.svg") + `"]`} {
+			if doc.Find(sel).Length() != 1 {
+				t.Errorf("no %s", sel)
+			}
+		}
+		doc.Find("link[href], script[src], img[src]").Each(func(_ int, s *goquery.Selection) {
+			u := s.AttrOr("href", s.AttrOr("src", ""))
+			if !strings.Contains(u, "?v=") {
+				t.Errorf("<%s> loads %q without a version", goquery.NodeName(s), u)
+			}
+		})
 	})
 	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
 		pages := map[string]templ.Component{

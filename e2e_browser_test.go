@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -304,15 +305,27 @@ func TestBrowser(t *testing.T) {
 		)
 		b.waitFor("five upload items", `document.querySelectorAll('[data-testid="upload-item"]').length === 5`, 10*time.Second)
 		b.waitFor("six rows", `document.querySelectorAll('[data-testid="job-row"]').length === 6`, 30*time.Second)
+		// A keyboard user on the newest row's delete button: live updates of
+		// that row must leave the focus where it is.
+		focusedStatus := eval[string](b, `(() => {
+			const row = document.querySelector('[data-testid="job-row"]');
+			window.__focused = row.querySelector('[data-testid="delete"]');
+			window.__focused.focus();
+			return row.dataset.status;
+		})()`)
 		copyFile(t, b.screenshot(t.Name()+"-uploading"), filepath.Join("docs", "screenshots", "upload.png"))
 		b.waitFor("all six jobs to complete",
 			`Array.from(document.querySelectorAll('[data-testid="job-row"]')).every(r => r.dataset.status === "completed")`, 120*time.Second)
 		if errs := eval[[]string](b, `Array.from(document.querySelectorAll('[data-testid="upload-error"]')).map(e => e.textContent)`); len(errs) > 0 {
 			b.fail("upload errors: %q", errs)
 		}
+		if !eval[bool](b, `document.activeElement === window.__focused && window.__focused.isConnected`) {
+			b.fail("the focus left the delete button of a row that was %s when focused", focusedStatus)
+		}
+		t.Logf("the focused row was %s when focused", focusedStatus)
 		streams := eval[[]string](b, `window.__eventSources`)
-		if len(streams) != 1 || !strings.HasSuffix(streams[0], "/events") || strings.Contains(streams[0], "/jobs/") {
-			b.fail("the list page opened %d EventSources %q, want exactly one on /events", len(streams), streams)
+		if len(streams) != 1 || !htmlStream(streams[0], "/events") {
+			b.fail("the list page opened %d EventSources %q, want exactly one on /events?view=html", len(streams), streams)
 		}
 		b.screenshot(t.Name())
 	})
@@ -334,14 +347,14 @@ func TestBrowser(t *testing.T) {
 		b.waitFor("the job page", `document.querySelector('[data-testid="job-page"]') !== null`, 10*time.Second)
 		b.waitFor("progress on the job page",
 			`Number(document.querySelector('[data-testid="job-progress"]').value) > 0`, 60*time.Second)
-		if eval[bool](b, `document.querySelector('[data-testid="job-page"]').dataset.status === "completed"`) {
+		if eval[bool](b, `document.querySelector('[data-testid="job-panel"]').dataset.status === "completed"`) {
 			b.fail("the job finished before the reload; make the recording longer")
 		}
 		before := eval[int](b, `Number(document.querySelector('[data-testid="job-progress"]').value)`)
 		b.do("reload", chromedp.Reload())
 		eval[chromedp.Void](b, `window.__sameDocument = true`)
 		b.waitFor("the transcript without another reload",
-			`document.querySelector('[data-testid="job-page"]').dataset.status === "completed" && document.querySelectorAll('[data-testid="segment"]').length > 0`, 120*time.Second)
+			`document.querySelector('[data-testid="job-panel"]').dataset.status === "completed" && document.querySelectorAll('[data-testid="segment"]').length > 0`, 120*time.Second)
 		if !eval[bool](b, `window.__sameDocument === true`) {
 			b.fail("the page reloaded itself; the transcript should be swapped in")
 		}
@@ -350,11 +363,8 @@ func TestBrowser(t *testing.T) {
 			b.fail("no live progress after the reload (was %d%% before)", before)
 		}
 		streams := eval[[]string](b, `window.__eventSources`)
-		if len(streams) != 1 || !strings.HasSuffix(streams[0], "/events") {
-			b.fail("the job page opened %q, want one stream on /jobs/{id}/events", streams)
-		}
-		if closed := eval[bool](b, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/events')).length >= 1`); !closed {
-			t.Logf("no resource timing entry for the stream")
+		if path := eval[string](b, `location.pathname`) + "/events"; len(streams) != 1 || !htmlStream(streams[0], path) {
+			b.fail("the job page opened %q, want one stream on %s?view=html", streams, path)
 		}
 		t.Logf("progress before reload %d%%, values after: %v", before, seen)
 		b.screenshot(t.Name())
@@ -413,7 +423,33 @@ func TestBrowser(t *testing.T) {
 		b.waitFor("one row fewer", fmt.Sprintf(`document.querySelectorAll('[data-testid="job-row"]').length === %d`, rows-1), 15*time.Second)
 		b.screenshot(t.Name())
 	})
+
+	step("DeleteElsewhereRemovesRowLive", func(t *testing.T, b *browserTab) {
+		b.open("/")
+		eval[chromedp.Void](b, `window.__sameDocument = true`)
+		rows := eval[int](b, `document.querySelectorAll('[data-testid="job-row"]').length`)
+		id := eval[string](b, `document.querySelector('[data-testid="job-row"]').dataset.jobId`)
+		// As from another tab: this page learns of it only from its stream.
+		if status := eval[int](b, fmt.Sprintf(`fetch('/jobs/' + %q + '/delete', {method: 'POST'}).then(r => r.status)`, id)); status != 200 {
+			b.fail("delete elsewhere: status %d", status)
+		}
+		b.waitFor("the row to go", fmt.Sprintf(`document.querySelectorAll('[data-testid="job-row"]').length === %d`, rows-1), 15*time.Second)
+		if eval[bool](b, fmt.Sprintf(`Array.from(document.querySelectorAll('[data-testid="job-row"]')).some(r => r.dataset.jobId === %q)`, id)) {
+			b.fail("the deleted job's row is still listed")
+		}
+		if !eval[bool](b, `window.__sameDocument === true`) {
+			b.fail("the page reloaded; the row should go live")
+		}
+		b.screenshot(t.Name())
+	})
 	t.Logf("browser tests took %v", time.Since(started).Round(time.Millisecond))
+}
+
+// htmlStream reports whether an EventSource URL is the stream at path,
+// asked for rendered fragments.
+func htmlStream(raw, path string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Path == path && u.Query().Get("view") == "html"
 }
 
 // maxUploadForBrowser is the upload limit of the browser tests' app: above

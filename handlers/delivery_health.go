@@ -19,13 +19,13 @@ func (h *Handler) deliveryHealth(w http.ResponseWriter, r *http.Request, u store
 		h.fail(w, r, err)
 		return
 	}
-	p := views.DeliveryHealth{Layout: h.layout(w, r, "Delivery health"),
+	m := views.DeliveryHealthModel{Layout: h.layout(w, r, "Delivery health"),
 		ViaWebhook: st.ViaWebhook, ViaSSE: st.ViaSSE, ViaPoll: st.ViaPoll, ViaSubmit: st.ViaSubmit,
 		PollsMade: st.PollsMade, PollsAt3s: st.PollsAt3s,
 		LastWebhookAt: st.LastWebhookAt, WebhooksStale: st.FinishedSinceLastWebhook >= staleWebhookJobs}
 	if n := len(st.Latencies); n > 0 {
 		slices.Sort(st.Latencies)
-		p.MedianLatency = st.Latencies[n/2].Seconds()
+		m.MedianLatency = st.Latencies[n/2].Seconds()
 	}
-	h.render(w, r, http.StatusOK, views.DeliveryHealthPage(p))
+	h.render(w, r, http.StatusOK, views.DeliveryHealthPage(m))
 }

@@ -48,7 +48,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	l := h.layout(w, r, http.StatusText(status))
-	h.render(w, r, status, views.ErrorPage{Layout: l, Status: status, Message: message})
+	h.render(w, r, status, views.ErrorPage(views.ErrorModel{Layout: l, Status: status, Message: message}))
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

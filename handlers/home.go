@@ -21,9 +21,9 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, u store.User) {
 }
 
 func (h *Handler) renderHome(w http.ResponseWriter, r *http.Request, status int, jobs []job.Job, uploadErrors []string) {
-	p := views.HomePage{Layout: h.layout(w, r, "Transcribe"), MaxUploadBytes: h.cfg.MaxUploadBytes, UploadErrors: uploadErrors}
+	m := views.HomeModel{Layout: h.layout(w, r, "Transcribe"), MaxUploadBytes: h.cfg.MaxUploadBytes, UploadErrors: uploadErrors}
 	for _, j := range jobs {
-		p.Jobs = append(p.Jobs, viewJob(j))
+		m.Jobs = append(m.Jobs, viewJob(j))
 	}
-	h.render(w, r, status, p)
+	h.render(w, r, status, views.HomePage(m))
 }

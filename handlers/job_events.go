@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -10,10 +11,17 @@ import (
 	"scribe/store"
 )
 
+// sendJob writes one job's state to a browser's event stream.
+type sendJob func(ctx context.Context, s *eventStream, j job.Job) error
+
+// sendJSON writes the job as API clients read it (event: job).
+func sendJSON(_ context.Context, s *eventStream, j job.Job) error { return s.send(j) }
+
 // userEvents streams every change to the user's jobs: a snapshot of the
 // recent jobs first (or, on reconnect, what changed since Last-Event-ID),
 // then each change as it commits. One stream serves the whole list page,
-// so many jobs never exhaust the browser's six connections per host.
+// so many jobs never exhaust the browser's six connections per host. The
+// list page asks for ?view=html and gets each job's rendered row.
 func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.User) {
 	sub, err := h.Relay.Subscribe(u.ID, h.cfg.Limits.StreamsPerUser)
 	if err != nil {
@@ -32,12 +40,17 @@ func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.Use
 		h.fail(w, r, err)
 		return
 	}
-	h.stream(w, r, sub, jobs, func(j job.Job) bool { return true }, false)
+	send := sendJSON
+	if htmlView(r) {
+		send = h.sendRow
+	}
+	h.stream(w, r, sub, jobs, func(j job.Job) bool { return true }, false, send)
 }
 
 // jobEvents streams one job's changes and ends after its final state. A
 // reconnect to a finished job that has seen its final event gets 204, which
-// tells EventSource to stop.
+// tells EventSource to stop. The job page asks for ?view=html and gets its
+// rendered status panel, then the transcript or failure at the end.
 func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User) {
 	sub, err := h.Relay.Subscribe(u.ID, h.cfg.Limits.StreamsPerUser)
 	if err != nil {
@@ -55,20 +68,24 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	h.stream(w, r, sub, []job.Job{j}, func(c job.Job) bool { return c.ID == j.ID }, true)
+	send := sendJSON
+	if htmlView(r) {
+		send = h.sendPanel
+	}
+	h.stream(w, r, sub, []job.Job{j}, func(c job.Job) bool { return c.ID == j.ID }, true, send)
 }
 
-// stream sends the snapshot, then live changes that match, until the
-// browser leaves, the server drains, the subscription is dropped for
-// falling behind, or (untilFinal) a final state has been sent.
+// stream sends the snapshot, then live changes that match, each through
+// send, until the browser leaves, the server drains, the subscription is
+// dropped for falling behind, or (untilFinal) a final state has been sent.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subscription, snapshot []job.Job,
-	match func(job.Job) bool, untilFinal bool) {
+	match func(job.Job) bool, untilFinal bool, send sendJob) {
 	s, err := startEventStream(w)
 	if err != nil {
 		return
 	}
 	for _, j := range snapshot {
-		if err := s.send(j); err != nil {
+		if err := send(r.Context(), s, j); err != nil {
 			return
 		}
 		if untilFinal && j.Status.Final() {
@@ -100,7 +117,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subs
 				}
 				continue
 			}
-			if err := s.send(c.Job); err != nil {
+			if err := send(r.Context(), s, c.Job); err != nil {
 				return
 			}
 			if untilFinal && c.Job.Status.Final() {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -19,19 +20,31 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 		writeJSON(w, http.StatusOK, toJSON(j))
 		return
 	}
-	p := views.JobPage{Layout: h.layout(w, r, j.Filename), Job: viewJob(j)}
-	if j.Status == job.StatusCompleted {
-		res, err := h.Store.Result(r.Context(), j.ID)
-		if err != nil && !errors.Is(err, job.ErrNotFound) {
-			h.fail(w, r, err)
-			return
-		}
-		if res != nil {
-			p.Text = res.Text
-			for _, s := range res.Segments {
-				p.Segments = append(p.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text})
-			}
-		}
+	t, err := h.transcript(r.Context(), j)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
-	h.render(w, r, http.StatusOK, p)
+	h.render(w, r, http.StatusOK, views.JobPage(views.JobModel{Layout: h.layout(w, r, j.Filename), Job: viewJob(j), Transcript: t}))
+}
+
+// transcript is a completed job's text as its page shows it; empty for a
+// job that has not completed or whose result is missing.
+func (h *Handler) transcript(ctx context.Context, j job.Job) (views.Transcript, error) {
+	var t views.Transcript
+	if j.Status != job.StatusCompleted {
+		return t, nil
+	}
+	res, err := h.Store.Result(ctx, j.ID)
+	if errors.Is(err, job.ErrNotFound) {
+		return t, nil
+	}
+	if err != nil {
+		return t, err
+	}
+	t.Text = res.Text
+	for _, s := range res.Segments {
+		t.Segments = append(t.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text})
+	}
+	return t, nil
 }

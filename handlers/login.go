@@ -14,7 +14,7 @@ import (
 )
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, views.LoginPage(views.AuthPage{Layout: h.layout(w, r, "Log in")}))
+	h.render(w, r, http.StatusOK, views.LoginPage(views.AuthModel{Layout: h.layout(w, r, "Log in")}))
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -68,5 +68,5 @@ func (h *Handler) authError(w http.ResponseWriter, r *http.Request, signup bool,
 	if signup {
 		title, page = "Sign up", views.SignupPage
 	}
-	h.render(w, r, status, page(views.AuthPage{Layout: h.layout(w, r, title), Email: email, Error: problem}))
+	h.render(w, r, status, page(views.AuthModel{Layout: h.layout(w, r, title), Email: email, Error: problem}))
 }

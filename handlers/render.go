@@ -3,11 +3,14 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 
 	"scribe/job"
+	"scribe/transcript"
 	"scribe/views"
 )
 
@@ -46,8 +49,29 @@ func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) v
 
 // viewJob converts a stored job for the pages.
 func viewJob(j job.Job) views.Job {
-	return views.Job{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
+	v := views.Job{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
 		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CompletedVia: string(j.CompletedVia), Error: j.Error}
+	if j.Status == job.StatusCompleted {
+		v.Downloads = downloads(j.ID)
+	}
+	return v
+}
+
+// downloadOrder is the order pages offer transcript.Formats in. It is kept
+// here, in one place, because Formats is a map; transcript is to expose an
+// ordered slice of formats, which will replace this list.
+var downloadOrder = []string{"txt", "srt", "vtt", "json"}
+
+// downloads are a completed job's transcript downloads, as its row and its
+// page link them.
+func downloads(jobID string) []views.Download {
+	out := make([]views.Download, 0, len(downloadOrder))
+	for _, ext := range downloadOrder {
+		f := transcript.Formats[ext]
+		out = append(out, views.Download{Label: strings.ToUpper(f.Ext), Ext: f.Ext,
+			URL: "/jobs/" + url.PathEscape(jobID) + "/transcript." + f.Ext})
+	}
+	return out
 }
 
 // jobJSON is a job as the JSON API and the browser event streams show it.

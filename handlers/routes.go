@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"scribe/recovery"
-	"scribe/static"
 )
 
 // Routes returns the whole HTTP surface of the app.
@@ -26,7 +25,7 @@ func (h *Handler) Routes() http.Handler {
 	browser.HandleFunc("POST /jobs/{id}/delete", h.page(h.deleteJob))
 	browser.HandleFunc("POST /jobs/{id}/retry", h.page(h.retryJob))
 	browser.HandleFunc("GET /delivery", h.page(h.deliveryHealth))
-	browser.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	browser.Handle("GET /static/", staticAssets())
 	browser.HandleFunc("/", h.notFound)
 
 	mux := http.NewServeMux()

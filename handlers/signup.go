@@ -18,7 +18,7 @@ const (
 )
 
 func (h *Handler) showSignup(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, views.SignupPage(views.AuthPage{Layout: h.layout(w, r, "Sign up")}))
+	h.render(w, r, http.StatusOK, views.SignupPage(views.AuthModel{Layout: h.layout(w, r, "Sign up")}))
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {

@@ -1,32 +1,25 @@
 // Scribe's page behaviour, without dependencies. Every page works without
-// it (forms post, links download); this adds uploads with per-file progress,
-// live job updates over ONE EventSource per page, and the transcript player.
+// it (forms post, links download). The server draws all markup, live
+// updates included: a page's event stream (its data-stream) sends rendered
+// fragments, which this swaps in. What stays here is what only the browser
+// can do: uploads with per-file progress, drag-and-drop, the player, copying,
+// times in the reader's zone, and the elapsed time and estimate of a job.
 // The Content-Security-Policy forbids inline styles and handlers, so all
 // behaviour is bound here and progress is shown with <progress>.
 (function () {
   'use strict';
 
-  const FORMATS = ['txt', 'srt', 'vtt', 'json'];
-  const LABELS = { queued: 'Queued', processing: 'Processing', completed: 'Completed', failed: 'Failed' };
   // Uploads run two at a time: with the page's EventSource that stays well
   // under the browser's six HTTP/1.1 connections per host.
   const MAX_PARALLEL_UPLOADS = 2;
 
   const byTestId = (root, id) => root.querySelector('[data-testid="' + id + '"]');
-  const isFinal = (status) => status === 'completed' || status === 'failed';
-  const jobPath = (id, suffix) => '/jobs/' + encodeURIComponent(id) + (suffix || '');
 
   // el builds an element: el('a', {href: '/x', 'data-testid': 'y'}, 'text', child…).
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === false || value == null) continue;
-      node.setAttribute(name, value === true ? '' : String(value));
-    }
-    for (const child of children) {
-      if (child == null || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    node.append(...children);
     return node;
   }
 
@@ -42,27 +35,11 @@
     return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + ss : m + ':' + ss;
   }
 
-  const formatDuration = (sec) => (sec > 0 ? clock(sec) : '–');
-
-  function percent(job) {
-    if (job.status === 'completed') return 100;
-    const p = Math.min(1, Math.max(0, Number(job.progress) || 0));
-    return Math.floor(p * 100);
-  }
-
   function formatBytes(n) {
     if (n >= 1 << 30) return (n / (1 << 30)).toFixed(1).replace(/\.0$/, '') + ' GB';
     if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1).replace(/\.0$/, '') + ' MB';
     if (n >= 1 << 10) return Math.round(n / (1 << 10)) + ' KB';
     return n + ' bytes';
-  }
-
-  // newer reports whether a job update is not older than what an element
-  // shows, so a late upload response cannot undo a live update.
-  function newer(node, job) {
-    const shown = Date.parse(node.dataset.updatedAt || '');
-    const got = Date.parse(job.updated_at || '');
-    return isNaN(shown) || isNaN(got) || got >= shown;
   }
 
   // localTimes shows <time datetime> in the reader's own time zone.
@@ -83,6 +60,57 @@
     }
   }
 
+  // fragment is the one element of a rendered fragment from the server.
+  function fragment(html) {
+    const template = document.createElement('template');
+    template.innerHTML = html;
+    return template.content.firstElementChild;
+  }
+
+  // kind pairs old and new children in morph: same tag and the same test
+  // id or form action (a row's retry and delete forms differ only there).
+  function kind(node) {
+    if (node.nodeType !== Node.ELEMENT_NODE) return String(node.nodeType);
+    return node.nodeName + ' ' + (node.getAttribute('data-testid') || node.getAttribute('action') || '');
+  }
+
+  // morph makes node look like fresh, changing only what differs, so focus,
+  // the keyboard position and live regions (which announce changed text,
+  // not replaced elements) survive an update.
+  function morph(node, fresh) {
+    if (node.nodeType !== Node.ELEMENT_NODE) {
+      if (node.nodeValue !== fresh.nodeValue) node.nodeValue = fresh.nodeValue;
+      return;
+    }
+    for (const { name } of Array.from(node.attributes)) {
+      if (!fresh.hasAttribute(name)) node.removeAttribute(name);
+    }
+    for (const { name, value } of fresh.attributes) {
+      if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+    }
+    let old = node.firstChild;
+    for (const want of Array.from(fresh.childNodes)) {
+      let match = old;
+      while (match && kind(match) !== kind(want)) match = match.nextSibling;
+      if (!match) {
+        node.insertBefore(want, old);
+        continue;
+      }
+      while (old !== match) {
+        const next = old.nextSibling;
+        old.remove();
+        old = next;
+      }
+      morph(match, want);
+      old = match.nextSibling;
+    }
+    while (old) {
+      const next = old.nextSibling;
+      old.remove();
+      old = next;
+    }
+  }
+
   // Delete buttons ask first; the form still posts without JavaScript.
   document.addEventListener('submit', (e) => {
     const form = e.target;
@@ -93,109 +121,26 @@
 
   // ---- Job list (home page) ----
 
-  const jobList = () => byTestId(document, 'job-list');
-
-  function findRow(list, id) {
-    for (const row of list.children) {
-      if (row.dataset.jobId === id) return row;
-    }
-    return null;
-  }
-
-  function downloadLinks(job) {
-    return el('span', { class: 'downloads', 'aria-label': 'Download transcript' },
-      ...FORMATS.map((f) => el('a', {
-        class: 'chip', href: jobPath(job.id, '/transcript.' + f), download: true, 'data-testid': 'download-' + f,
-      }, f)));
-  }
-
-  function postForm(action, attrs, button) {
-    const form = el('form', Object.assign({ method: 'post', action: action, class: 'inline-form' }, attrs), button);
-    return form;
-  }
-
-  function retryForm(job) {
-    return postForm(jobPath(job.id, '/retry'), {},
-      el('button', { type: 'submit', class: 'button-small', 'data-testid': 'retry' }, 'Retry'));
-  }
-
-  function deleteForm(job) {
-    return postForm(jobPath(job.id, '/delete'), { 'data-confirm': 'Delete “' + job.filename + '” and its transcript?' },
-      el('button', {
-        type: 'submit', class: 'button-small button-danger', 'data-testid': 'delete', 'aria-label': 'Delete ' + job.filename,
-      }, 'Delete'));
-  }
-
-  function rowActions(job) {
-    const parts = [];
-    if (job.status === 'completed') parts.push(downloadLinks(job));
-    if (job.status === 'failed') {
-      parts.push(el('span', { class: 'job-error', 'data-testid': 'job-error' }, job.error || ''));
-      parts.push(retryForm(job));
-    }
-    parts.push(deleteForm(job));
-    return parts;
-  }
-
-  // buildRow makes the same markup as views/home.templ's jobRow.
-  function buildRow(job) {
-    const created = job.created_at ? new Date(job.created_at) : null;
-    const row = el('li', { class: 'job-row', 'data-testid': 'job-row', 'data-job-id': job.id },
-      el('div', { class: 'job-main' },
-        el('a', { class: 'job-name', href: jobPath(job.id), 'data-testid': 'job-link' }, job.filename),
-        el('div', { class: 'job-meta' },
-          el('span', { 'data-testid': 'job-duration', title: 'Duration' }, formatDuration(job.duration)),
-          created && !isNaN(created)
-            ? el('time', { datetime: job.created_at, 'data-testid': 'job-created' },
-              created.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }))
-            : null)),
-      el('div', { class: 'job-state' },
-        el('span', { class: 'status', 'data-testid': 'job-status' }),
-        el('progress', { class: 'progress', 'data-testid': 'job-progress', max: 100, value: 0, 'aria-label': 'Progress of ' + job.filename })),
-      el('div', { class: 'job-actions', 'data-testid': 'job-actions' }));
-    updateRow(row, job, true);
-    return row;
-  }
-
-  function updateRow(row, job, force) {
-    if (!force && !newer(row, job)) return;
-    const changed = force || row.dataset.status !== job.status;
-    row.dataset.status = job.status;
-    if (job.updated_at) row.dataset.updatedAt = job.updated_at;
-    const status = byTestId(row, 'job-status');
-    status.textContent = LABELS[job.status] || job.status;
-    status.className = 'status status-' + job.status;
-    const bar = byTestId(row, 'job-progress');
-    bar.value = percent(job);
-    bar.textContent = percent(job) + '%';
-    if (job.duration > 0) byTestId(row, 'job-duration').textContent = formatDuration(job.duration);
-    if (changed) byTestId(row, 'job-actions').replaceChildren(...rowActions(job));
-  }
-
-  function upsertRow(job) {
-    const list = jobList();
-    if (!list || !job || !job.id) return;
-    const row = findRow(list, job.id);
-    if (row) {
-      updateRow(row, job, false);
-      return;
-    }
-    list.prepend(buildRow(job));
+  // One EventSource carries every job of the user, each change as the job's
+  // row; only that row changes. On a transient error the browser reconnects
+  // by itself and resumes with Last-Event-ID, so errors are left to it.
+  function initJobList(list) {
     const empty = byTestId(document, 'job-list-empty');
-    if (empty) empty.hidden = true;
-  }
-
-  // One EventSource carries every job of the user. On a transient error the
-  // browser reconnects by itself and resumes with Last-Event-ID, so errors
-  // are left to it.
-  function initJobList() {
-    const source = new EventSource('/events');
-    source.addEventListener('job', (e) => upsertRow(parseJSON(e.data)));
+    const findRow = (id) => Array.from(list.children).find((row) => row.dataset.jobId === id);
+    const source = new EventSource(list.dataset.stream);
+    source.addEventListener('row', (e) => {
+      const fresh = fragment(e.data);
+      let row = findRow(fresh.dataset.jobId);
+      if (row) morph(row, fresh);
+      else list.prepend(row = fresh);
+      localTimes(row);
+      empty.hidden = true;
+    });
     source.addEventListener('deleted', (e) => {
       const gone = parseJSON(e.data);
-      const list = jobList();
-      const row = list && gone && findRow(list, gone.id);
+      const row = gone && findRow(gone.id);
       if (row) row.remove();
+      empty.hidden = list.children.length > 0;
     });
   }
 
@@ -264,11 +209,12 @@
       }
     }
 
-    // send posts one file, so progress and errors belong to that file.
+    // send posts one file, so progress and errors belong to that file. The
+    // new job's row arrives through the list's event stream.
     function send(entry, done) {
       const { file, item } = entry;
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/jobs');
+      xhr.open('POST', form.action);
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.upload.addEventListener('progress', (e) => {
         if (e.lengthComputable) item.progress(e.loaded / e.total);
@@ -277,7 +223,6 @@
         const body = parseJSON(xhr.responseText);
         if (xhr.status >= 200 && xhr.status < 300 && body && Array.isArray(body.jobs)) {
           item.succeed(body.jobs[0]);
-          body.jobs.forEach(upsertRow);
         } else if (body && body.error) {
           item.fail(body.error);
         } else if (/\/login(\?|$)/.test(new URL(xhr.responseURL || location.href).pathname)) {
@@ -315,7 +260,7 @@
         bar.remove();
         node.classList.add('is-done');
         state.replaceChildren(job && job.id
-          ? el('a', { href: jobPath(job.id) }, 'Uploaded · open')
+          ? el('a', { href: '/jobs/' + encodeURIComponent(job.id) }, 'Uploaded · open')
           : 'Uploaded');
       },
       fail(message) {
@@ -329,22 +274,19 @@
 
   // ---- Job page ----
 
+  // initJobPage follows a running job: the stream sends its status panel at
+  // every change and, when the job ends, the body with the transcript or
+  // the failure. Between panels, a timer keeps the elapsed time and the
+  // estimate of the time left current.
   function initJobPage(page) {
-    const id = page.dataset.jobId;
-    if (isFinal(page.dataset.status)) return;
-
-    const created = Date.parse(page.dataset.createdAt || '');
-    const elapsedEl = byTestId(page, 'elapsed');
-    const etaEl = byTestId(page, 'eta');
-    const bar = byTestId(page, 'job-progress');
-    let progress = bar ? bar.value / 100 : 0; // as rendered, until the stream's snapshot
+    const panel = () => byTestId(page, 'job-panel');
     let first = null; // first progress seen on this page: {t, p}
     let last = null; // latest progress: {t, p}
 
     // timeLeft prefers the rate seen while this page watched; before that it
     // assumes progress so far took the time elapsed since upload.
-    function timeLeft(now) {
-      if (page.dataset.status !== 'processing' || progress <= 0 || progress >= 1) return null;
+    function timeLeft(progress, created, now) {
+      if (progress <= 0 || progress >= 1) return null;
       if (first && last && last.t - first.t >= 2000 && last.p > first.p) {
         const perMs = (last.p - first.p) / (last.t - first.t);
         return ((1 - last.p) / perMs - (now - last.t)) / 1000;
@@ -353,77 +295,48 @@
       return null;
     }
 
+    // tick fills in the panel's clocks; a finished job's panel has no
+    // estimate and says how long it took instead.
     function tick() {
+      const box = panel();
+      const eta = byTestId(box, 'eta');
+      if (!eta) return;
       const now = Date.now();
-      if (elapsedEl && !isNaN(created)) elapsedEl.textContent = 'Elapsed ' + clock((now - created) / 1000);
-      if (!etaEl) return;
-      if (page.dataset.status === 'queued') {
-        etaEl.textContent = 'Waiting to start';
+      const created = Date.parse(box.dataset.createdAt || '');
+      if (!isNaN(created)) byTestId(box, 'elapsed').textContent = 'Elapsed ' + clock((now - created) / 1000);
+      if (box.dataset.status === 'queued') {
+        eta.textContent = 'Waiting to start';
         return;
       }
-      const left = timeLeft(now);
-      if (left == null) etaEl.textContent = 'Estimating time left…';
-      else if (left < 5) etaEl.textContent = 'Almost done';
-      else etaEl.textContent = 'About ' + clock(left) + ' left';
+      const left = timeLeft(byTestId(box, 'job-progress').value / 100, created, now);
+      if (left == null) eta.textContent = 'Estimating time left…';
+      else if (left < 5) eta.textContent = 'Almost done';
+      else eta.textContent = 'About ' + clock(left) + ' left';
     }
     tick();
     const timer = setInterval(tick, 1000);
 
-    function update(job) {
-      if (!newer(page, job)) return;
-      page.dataset.status = job.status;
-      if (job.updated_at) page.dataset.updatedAt = job.updated_at;
-      const status = byTestId(page, 'job-status');
-      const label = LABELS[job.status] || job.status;
-      if (status.textContent !== label) status.textContent = label; // aria-live: announce changes only
-      status.dataset.status = job.status;
-      status.className = 'status status-' + job.status;
-      const pct = percent(job);
-      bar.value = pct;
-      bar.textContent = pct + '%';
-      byTestId(page, 'job-percent').textContent = pct + '%';
-      if (job.duration > 0) byTestId(page, 'job-duration').textContent = formatDuration(job.duration);
-      progress = Number(job.progress) || 0;
-      if (job.status === 'processing' && progress > 0) {
+    const source = new EventSource(page.dataset.stream);
+    source.addEventListener('panel', (e) => {
+      morph(panel(), fragment(e.data));
+      const box = panel();
+      const progress = byTestId(box, 'job-progress').value / 100;
+      if (box.dataset.status === 'processing' && progress > 0) {
         last = { t: Date.now(), p: progress };
         if (!first) first = last;
       }
       tick();
-    }
-
-    // The stream ends after the final event, and EventSource would reconnect
-    // to a finished stream, so close it ourselves. Other errors are left to
-    // the browser, which reconnects and resumes with Last-Event-ID.
-    const source = new EventSource(jobPath(id, '/events'));
-    source.addEventListener('job', (e) => {
-      const job = parseJSON(e.data);
-      if (!job || job.id !== id) return;
-      update(job);
-      if (isFinal(job.status)) {
-        source.close();
-        clearInterval(timer);
-        refreshJobPage(page);
-      }
     });
-  }
-
-  // refreshJobPage swaps in the finished page (player, transcript or error)
-  // without the reader reloading; a full reload is the fallback.
-  function refreshJobPage(page) {
-    fetch(location.href, { headers: { Accept: 'text/html' }, cache: 'no-store', credentials: 'same-origin' })
-      .then((res) => {
-        if (!res.ok) throw new Error('status ' + res.status);
-        return res.text();
-      })
-      .then((html) => {
-        const doc = new DOMParser().parseFromString(html, 'text/html');
-        const fresh = byTestId(doc, 'job-page');
-        if (!fresh || !isFinal(fresh.dataset.status)) throw new Error('job page not final');
-        const node = document.importNode(fresh, true);
-        page.replaceWith(node);
-        enhance(node);
-      })
-      .catch(() => location.reload());
+    // The body comes last and the stream then ends; EventSource would
+    // reconnect to a finished stream, so close it ourselves. Other errors
+    // are left to the browser, which reconnects with Last-Event-ID.
+    source.addEventListener('body', (e) => {
+      source.close();
+      clearInterval(timer);
+      const body = fragment(e.data);
+      byTestId(page, 'job-body').replaceWith(body);
+      enhance(body);
+    });
   }
 
   // ---- Player ----
@@ -493,7 +406,8 @@
   enhance(document);
   const uploadForm = byTestId(document, 'upload-form');
   if (uploadForm) initUpload(uploadForm);
-  if (jobList()) initJobList();
-  const jobPageEl = byTestId(document, 'job-page');
-  if (jobPageEl) initJobPage(jobPageEl);
+  const jobList = byTestId(document, 'job-list');
+  if (jobList) initJobList(jobList);
+  const jobPage = byTestId(document, 'job-page');
+  if (jobPage && jobPage.dataset.stream) initJobPage(jobPage);
 })();

@@ -2,6 +2,7 @@ package static
 
 import (
 	"io/fs"
+	"regexp"
 	"testing"
 )
 
@@ -16,4 +17,28 @@ func TestFS(t *testing.T) {
 			t.Errorf("%s is empty", name)
 		}
 	}
+}
+
+func TestURL(t *testing.T) {
+	seen := map[string]string{}
+	for _, name := range []string{"app.css", "app.js", "icon.svg"} {
+		u := URL(name)
+		m := regexp.MustCompile(`^/static/` + regexp.QuoteMeta(name) + `\?v=([0-9a-f]{12})$`).FindStringSubmatch(u)
+		if m == nil {
+			t.Errorf("URL(%q) = %q, want /static/%s?v=<12 hex digits>", name, u, name)
+			continue
+		}
+		if other, ok := seen[m[1]]; ok {
+			t.Errorf("%s and %s share version %s; versions must follow content", name, other, m[1])
+		}
+		seen[m[1]] = name
+	}
+	t.Run("UnknownAsset", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("URL of a missing asset did not panic")
+			}
+		}()
+		URL("nope.js")
+	})
 }

@@ -11,7 +11,7 @@ import templruntime "github.com/a-h/templ/runtime"
 
 // DeliveryHealthPage shows how the user's jobs learnt their final state:
 // webhook, the live stream, or the backstop poll.
-func DeliveryHealthPage(p DeliveryHealth) templ.Component {
+func DeliveryHealthPage(m DeliveryHealthModel) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -44,18 +44,18 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.WebhooksStale {
+			if m.WebhooksStale {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"alert alert-warning\" role=\"alert\" data-testid=\"webhooks-stale\"><strong>Webhooks seem to have stopped arriving.</strong> Jobs are finishing through the backstops while no webhook has come in ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if !p.LastWebhookAt.IsZero() {
+				if !m.LastWebhookAt.IsZero() {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "since <time datetime=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var3 string
-					templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(isoTime(p.LastWebhookAt)).Resolve(ctx)
+					templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(isoTime(m.LastWebhookAt)).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 17, Col: 52}
 					}
@@ -68,7 +68,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var4 string
-					templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(formatTime(p.LastWebhookAt))
+					templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(formatTime(m.LastWebhookAt))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 17, Col: 84}
 					}
@@ -96,7 +96,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
-			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(p.ViaWebhook)
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(m.ViaWebhook)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 30, Col: 92}
 			}
@@ -109,7 +109,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var6 string
-			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(p.ViaWebhook, p.ViaWebhook+p.ViaSSE+p.ViaPoll+p.ViaSubmit))
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(m.ViaWebhook, m.ViaWebhook+m.ViaSSE+m.ViaPoll+m.ViaSubmit))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 30, Col: 189}
 			}
@@ -122,7 +122,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
-			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(p.ViaSSE)
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(m.ViaSSE)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 31, Col: 94}
 			}
@@ -135,7 +135,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var8 string
-			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(p.ViaSSE, p.ViaWebhook+p.ViaSSE+p.ViaPoll+p.ViaSubmit))
+			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(m.ViaSSE, m.ViaWebhook+m.ViaSSE+m.ViaPoll+m.ViaSubmit))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 31, Col: 187}
 			}
@@ -148,7 +148,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var9 string
-			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(p.ViaPoll)
+			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(m.ViaPoll)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 32, Col: 92}
 			}
@@ -161,7 +161,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
-			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(p.ViaPoll, p.ViaWebhook+p.ViaSSE+p.ViaPoll+p.ViaSubmit))
+			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(m.ViaPoll, m.ViaWebhook+m.ViaSSE+m.ViaPoll+m.ViaSubmit))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 32, Col: 186}
 			}
@@ -173,13 +173,13 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.ViaSubmit > 0 {
+			if m.ViaSubmit > 0 {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<tr data-testid=\"via-submit\"><th scope=\"row\">Answer to a resubmission</th><td class=\"num\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var11 string
-				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(p.ViaSubmit)
+				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(m.ViaSubmit)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 34, Col: 108}
 				}
@@ -192,7 +192,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(p.ViaSubmit, p.ViaWebhook+p.ViaSSE+p.ViaPoll+p.ViaSubmit))
+				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(deliveryShare(m.ViaSubmit, m.ViaWebhook+m.ViaSSE+m.ViaPoll+m.ViaSubmit))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 34, Col: 204}
 				}
@@ -210,7 +210,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
-			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(p.PollsMade)
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(m.PollsMade)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 41, Col: 93}
 			}
@@ -223,7 +223,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(p.PollsAt3s)
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(m.PollsAt3s)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 42, Col: 128}
 			}
@@ -236,7 +236,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(formatLatency(p.MedianLatency))
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(formatLatency(m.MedianLatency))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 43, Col: 154}
 			}
@@ -248,7 +248,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.LastWebhookAt.IsZero() {
+			if m.LastWebhookAt.IsZero() {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "never")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -259,7 +259,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var16 string
-				templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(isoTime(p.LastWebhookAt)).Resolve(ctx)
+				templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(isoTime(m.LastWebhookAt)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 50, Col: 48}
 				}
@@ -272,7 +272,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var17 string
-				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(formatTime(p.LastWebhookAt))
+				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(formatTime(m.LastWebhookAt))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/delivery.templ`, Line: 50, Col: 80}
 				}
@@ -291,7 +291,7 @@ func DeliveryHealthPage(p DeliveryHealth) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout(p.Layout).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout(m.Layout).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

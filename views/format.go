@@ -1,33 +1,13 @@
 package views
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 )
-
-// Render draws the upload form and job list, so a HomePage is itself a
-// templ.Component: views.HomePage{…}.Render(ctx, w). The component and the
-// view model cannot share the name HomePage in one package, so the model
-// renders itself.
-func (p HomePage) Render(ctx context.Context, w io.Writer) error {
-	return homePage(p).Render(ctx, w)
-}
-
-// Render draws the job page; like HomePage, the view model is the component.
-func (p JobPage) Render(ctx context.Context, w io.Writer) error {
-	return jobPage(p).Render(ctx, w)
-}
-
-// Render draws the error page; like HomePage, the view model is the component.
-func (p ErrorPage) Render(ctx context.Context, w io.Writer) error {
-	return errorPage(p).Render(ctx, w)
-}
 
 // formatDuration renders seconds as m:ss (h:mm:ss from an hour up), or a
 // dash while the duration is unknown.
@@ -162,13 +142,4 @@ func errorStatus(code int) string {
 		return strconv.Itoa(code) + " · " + text
 	}
 	return strconv.Itoa(code)
-}
-
-// stampTime is a full-precision timestamp for data-updated-at, which app.js
-// compares with live updates to drop ones older than what the page shows.
-func stampTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -13,8 +13,8 @@ type Layout struct {
 	UpstreamDownSince time.Time
 }
 
-// AuthPage is the sign-up or log-in form.
-type AuthPage struct {
+// AuthModel is the sign-up or log-in form.
+type AuthModel struct {
 	Layout
 	Email string // echoed back after a failed attempt
 	Error string // a message a person understands, or empty
@@ -31,13 +31,23 @@ type Job struct {
 	UpdatedAt    time.Time
 	CompletedVia string // webhook | sse | poll, once final
 	Error        string // why it failed, in words a person understands
+	// Downloads are the transcript's formats once completed; the handlers
+	// list them, so no page or script keeps its own list of formats.
+	Downloads []Download
+}
+
+// Download is one format a finished transcript can be saved in.
+type Download struct {
+	Label string // what the link says ("SRT")
+	URL   string
+	Ext   string // the file extension without the dot; also names the link's data-testid
 }
 
 // Final reports whether the job can no longer change.
 func (j Job) Final() bool { return j.Status == "completed" || j.Status == "failed" }
 
-// HomePage is the upload form and the user's job list.
-type HomePage struct {
+// HomeModel is the upload form and the user's job list.
+type HomeModel struct {
 	Layout
 	Jobs           []Job
 	MaxUploadBytes int64
@@ -50,16 +60,21 @@ type Segment struct {
 	Text       string
 }
 
-// JobPage is one job: live status while running, transcript when done.
-type JobPage struct {
+// JobModel is one job: live status while running, transcript when done.
+type JobModel struct {
 	Layout
-	Job      Job
+	Job        Job
+	Transcript Transcript // empty until the job completed
+}
+
+// Transcript is a completed job's text: timed segments, and the whole text.
+type Transcript struct {
 	Segments []Segment
 	Text     string
 }
 
-// DeliveryHealth summarises how the user's jobs learnt their final state.
-type DeliveryHealth struct {
+// DeliveryHealthModel summarises how the user's jobs learnt their final state.
+type DeliveryHealthModel struct {
 	Layout
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
 	PollsMade                              int
@@ -69,8 +84,8 @@ type DeliveryHealth struct {
 	WebhooksStale                          bool // jobs finished by other channels while webhooks stayed silent
 }
 
-// ErrorPage is shown for 404s and other failures a person may hit.
-type ErrorPage struct {
+// ErrorModel is shown for 404s and other failures a person may hit.
+type ErrorModel struct {
 	Layout
 	Status  int
 	Message string

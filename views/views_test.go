@@ -9,6 +9,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
+
+	"scribe/static"
 )
 
 // render draws a component and parses the HTML for assertions.
@@ -35,14 +37,41 @@ var (
 	signedIn = Layout{Title: "Home", UserEmail: "ada@example.com"}
 )
 
+// completedJob is a finished job with the downloads a handler would list;
+// two, in an order no page keeps, so the tests see views draw what they get.
 func completedJob() Job {
 	return Job{ID: "j1", Filename: "talk.mp3", Status: "completed", Progress: 1, Duration: 75.4,
-		CreatedAt: created, UpdatedAt: created.Add(42 * time.Second), CompletedVia: "webhook"}
+		CreatedAt: created, UpdatedAt: created.Add(42 * time.Second), CompletedVia: "webhook",
+		Downloads: []Download{{Label: "VTT", URL: "/jobs/j1/transcript.vtt", Ext: "vtt"}, {Label: "TXT", URL: "/jobs/j1/transcript.txt", Ext: "txt"}}}
+}
+
+// checkDownloads asserts that in finds exactly the job's downloads, in its order.
+func checkDownloads(t *testing.T, in *goquery.Selection, j Job) {
+	t.Helper()
+	links := in.Find(`a[data-testid^="download-"]`)
+	if got, want := links.Length(), len(j.Downloads); got != want {
+		t.Fatalf("download links = %d, want %d", got, want)
+	}
+	links.Each(func(i int, a *goquery.Selection) {
+		d := j.Downloads[i]
+		if got, want := a.AttrOr("data-testid", ""), "download-"+d.Ext; got != want {
+			t.Errorf("download %d testid = %q, want %q", i, got, want)
+		}
+		if got, want := a.AttrOr("href", ""), d.URL; got != want {
+			t.Errorf("download %d href = %q, want %q", i, got, want)
+		}
+		if !strings.Contains(a.Text(), d.Label) {
+			t.Errorf("download %d says %q, want it to name %q", i, a.Text(), d.Label)
+		}
+		if _, ok := a.Attr("download"); !ok {
+			t.Errorf("download %d lacks the download attribute", i)
+		}
+	})
 }
 
 func TestLayout(t *testing.T) {
 	t.Run("SignedIn", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn}))
 		if got, want := byTestID(doc, "user-email").Text(), "ada@example.com"; got != want {
 			t.Errorf("user email = %q, want %q", got, want)
 		}
@@ -60,7 +89,7 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("SignedOut", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{}))
+		doc, _ := render(t, LoginPage(AuthModel{}))
 		if byTestID(doc, "nav-login").Length() != 1 || byTestID(doc, "nav-signup").Length() != 1 {
 			t.Errorf("sign in/up links missing")
 		}
@@ -69,8 +98,8 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("ScriptHasNonce", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{}))
-		s := doc.Find(`script[src="/static/app.js"]`)
+		doc, _ := render(t, LoginPage(AuthModel{}))
+		s := doc.Find(`script[src="` + static.URL("app.js") + `"]`)
 		if got, want := s.AttrOr("nonce", ""), "n0nce"; got != want {
 			t.Errorf("script nonce = %q, want %q", got, want)
 		}
@@ -78,11 +107,26 @@ func TestLayout(t *testing.T) {
 			t.Errorf("script is not deferred")
 		}
 	})
+	t.Run("VersionedAssets", func(t *testing.T) {
+		doc, _ := render(t, LoginPage(AuthModel{}))
+		for _, sel := range []string{`link[rel="stylesheet"][href="` + static.URL("app.css") + `"]`,
+			`link[rel="icon"][href="` + static.URL("icon.svg") + `"]`, `img[src="` + static.URL("icon.svg") + `"]`} {
+			if doc.Find(sel).Length() != 1 {
+				t.Errorf("no %s", sel)
+			}
+		}
+		doc.Find("link[href], script[src], img[src]").Each(func(_ int, s *goquery.Selection) {
+			u := s.AttrOr("href", s.AttrOr("src", ""))
+			if !strings.Contains(u, "?v=") {
+				t.Errorf("<%s> loads %q without a version", goquery.NodeName(s), u)
+			}
+		})
+	})
 	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
 		pages := map[string]templ.Component{
-			"home":     HomePage{Layout: signedIn, Jobs: []Job{completedJob()}},
-			"job":      JobPage{Layout: signedIn, Job: completedJob(), Segments: []Segment{{0, 1, "hi"}}},
-			"delivery": DeliveryHealthPage(DeliveryHealth{Layout: signedIn, WebhooksStale: true}),
+			"home":     HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}),
+			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: []Segment{{0, 1, "hi"}}}}),
+			"delivery": DeliveryHealthPage(DeliveryHealthModel{Layout: signedIn, WebhooksStale: true}),
 		}
 		for name, c := range pages {
 			doc, _ := render(t, c)
@@ -102,7 +146,7 @@ func TestLayout(t *testing.T) {
 		}
 	})
 	t.Run("Flash", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", Flash: "Job deleted."}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: Layout{UserEmail: "a@b.c", Flash: "Job deleted."}}))
 		if got, want := byTestID(doc, "flash").Text(), "Job deleted."; got != want {
 			t.Errorf("flash = %q, want %q", got, want)
 		}
@@ -116,7 +160,7 @@ func TestBalanceBanner(t *testing.T) {
 		want int
 	}{{"Low", true, 1}, {"OK", false, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, _ := render(t, HomePage{Layout: Layout{UserEmail: "a@b.c", BalanceLow: tc.low}})
+			doc, _ := render(t, HomePage(HomeModel{Layout: Layout{UserEmail: "a@b.c", BalanceLow: tc.low}}))
 			if got := byTestID(doc, "balance-low").Length(); got != tc.want {
 				t.Errorf("balance-low banners = %d, want %d", got, tc.want)
 			}
@@ -126,7 +170,7 @@ func TestBalanceBanner(t *testing.T) {
 
 func TestAuthPages(t *testing.T) {
 	t.Run("SignupForm", func(t *testing.T) {
-		doc, _ := render(t, SignupPage(AuthPage{}))
+		doc, _ := render(t, SignupPage(AuthModel{}))
 		form := doc.Find(`form[method="post"][action="/signup"]`)
 		if form.Length() != 1 {
 			t.Fatalf("no sign-up form")
@@ -142,7 +186,7 @@ func TestAuthPages(t *testing.T) {
 		}
 	})
 	t.Run("LoginError", func(t *testing.T) {
-		doc, _ := render(t, LoginPage(AuthPage{Email: "ada@example.com", Error: "Wrong email or password."}))
+		doc, _ := render(t, LoginPage(AuthModel{Email: "ada@example.com", Error: "Wrong email or password."}))
 		if doc.Find(`form[method="post"][action="/login"]`).Length() != 1 {
 			t.Fatalf("no log-in form")
 		}
@@ -164,7 +208,7 @@ func TestHomePage(t *testing.T) {
 			completedJob(),
 			{ID: "j2", Filename: "call.ogg", Status: "processing", Progress: 0.42, CreatedAt: created},
 		}
-		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20}))
 		rows := byTestID(doc, "job-list").Find(`[data-testid="job-row"]`)
 		if got, want := rows.Length(), 2; got != want {
 			t.Fatalf("job rows = %d, want %d", got, want)
@@ -185,13 +229,9 @@ func TestHomePage(t *testing.T) {
 		if got, want := done.Find(`[data-testid="job-link"]`).AttrOr("href", ""), "/jobs/j1"; got != want {
 			t.Errorf("job link = %q, want %q", got, want)
 		}
-		for _, f := range []string{"txt", "srt", "vtt", "json"} {
-			if got, want := done.Find(`[data-testid="download-`+f+`"]`).AttrOr("href", ""), "/jobs/j1/transcript."+f; got != want {
-				t.Errorf("download %s = %q, want %q", f, got, want)
-			}
-			if running.Find(`[data-testid="download-`+f+`"]`).Length() != 0 {
-				t.Errorf("running job offers a %s download", f)
-			}
+		checkDownloads(t, done, jobs[0])
+		if n := running.Find(`[data-testid^="download-"]`).Length(); n != 0 {
+			t.Errorf("running job offers %d downloads", n)
 		}
 		if got, want := running.Find(`progress[data-testid="job-progress"]`).AttrOr("value", ""), "42"; got != want {
 			t.Errorf("progress value = %q, want %q", got, want)
@@ -205,7 +245,7 @@ func TestHomePage(t *testing.T) {
 		}
 	})
 	t.Run("UploadFormWorksWithoutJS", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn, MaxUploadBytes: 100 << 20})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, MaxUploadBytes: 100 << 20}))
 		form := byTestID(doc, "upload-form")
 		if got := goquery.NodeName(form); got != "form" {
 			t.Fatalf("upload-form is <%s>", got)
@@ -234,19 +274,22 @@ func TestHomePage(t *testing.T) {
 		if byTestID(doc, "job-list").Length() != 1 || byTestID(doc, "job-row").Length() != 0 {
 			t.Errorf("empty job list wrong")
 		}
+		if got, want := byTestID(doc, "job-list").AttrOr("data-stream", ""), "/events?view=html"; got != want {
+			t.Errorf("job-list data-stream = %q, want %q", got, want)
+		}
 		if _, hidden := byTestID(doc, "job-list-empty").Attr("hidden"); hidden {
 			t.Errorf("empty-list message hidden with no jobs")
 		}
 	})
 	t.Run("UploadErrors", func(t *testing.T) {
-		doc, _ := render(t, HomePage{Layout: signedIn, UploadErrors: []string{"a.txt is not audio.", "b.wav is too large."}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, UploadErrors: []string{"a.txt is not audio.", "b.wav is too large."}}))
 		if got, want := byTestID(doc, "upload-error").Length(), 2; got != want {
 			t.Errorf("upload errors = %d, want %d", got, want)
 		}
 	})
 	t.Run("FailedRow", func(t *testing.T) {
 		j := Job{ID: "j3", Filename: "x.mp3", Status: "failed", Error: "The recording has no sound.", CreatedAt: created}
-		doc, _ := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if got, want := byTestID(doc, "job-error").Text(), j.Error; got != want {
 			t.Errorf("row error = %q, want %q", got, want)
 		}
@@ -256,7 +299,7 @@ func TestHomePage(t *testing.T) {
 	})
 	t.Run("EscapesFilename", func(t *testing.T) {
 		j := Job{ID: "j4", Filename: `<script>alert(1)</script>.mp3`, Status: "queued", CreatedAt: created}
-		doc, html := render(t, HomePage{Layout: signedIn, Jobs: []Job{j}})
+		doc, html := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if strings.Contains(html, "<script>alert(1)") {
 			t.Errorf("filename not escaped in:\n%s", html)
 		}
@@ -272,7 +315,7 @@ func TestHomePage(t *testing.T) {
 func TestJobPage(t *testing.T) {
 	segments := []Segment{{0, 2.5, "hello world"}, {2.5, 65, "this is a test"}}
 	t.Run("Completed", func(t *testing.T) {
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: completedJob(), Segments: segments, Text: "hello world this is a test"})
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: segments, Text: "hello world this is a test"}}))
 		player := byTestID(doc, "player")
 		if goquery.NodeName(player) != "audio" || player.AttrOr("src", "") != "/jobs/j1/audio" {
 			t.Errorf("player = <%s src=%q>", goquery.NodeName(player), player.AttrOr("src", ""))
@@ -280,15 +323,7 @@ func TestJobPage(t *testing.T) {
 		if _, ok := player.Attr("controls"); !ok {
 			t.Errorf("player lacks controls")
 		}
-		for _, f := range []string{"txt", "srt", "vtt", "json"} {
-			links := byTestID(doc, "download-"+f)
-			if links.Length() != 1 {
-				t.Errorf("download-%s links = %d, want 1", f, links.Length())
-			}
-			if got, want := links.AttrOr("href", ""), "/jobs/j1/transcript."+f; got != want {
-				t.Errorf("download-%s href = %q, want %q", f, got, want)
-			}
-		}
+		checkDownloads(t, doc.Selection, completedJob())
 		segs := byTestID(doc, "segment")
 		if got, want := segs.Length(), 2; got != want {
 			t.Fatalf("segments = %d, want %d", got, want)
@@ -325,10 +360,13 @@ func TestJobPage(t *testing.T) {
 		if byTestID(doc, "job-error").Length()+byTestID(doc, "retry").Length() != 0 {
 			t.Errorf("completed job shows error or retry")
 		}
+		if _, ok := byTestID(doc, "job-page").Attr("data-stream"); ok {
+			t.Errorf("a finished job's page opens a stream")
+		}
 	})
 	t.Run("Failed", func(t *testing.T) {
 		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
 		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), j.Error; got != want {
 			t.Errorf("job-error = %q, want %q", got, want)
 		}
@@ -341,10 +379,13 @@ func TestJobPage(t *testing.T) {
 	})
 	t.Run("Processing", func(t *testing.T) {
 		j := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
-		doc, _ := render(t, JobPage{Layout: signedIn, Job: j})
-		page := byTestID(doc, "job-page")
-		if page.AttrOr("data-job-id", "") != "j5" || page.AttrOr("data-status", "") != "processing" || page.AttrOr("data-created-at", "") == "" {
-			t.Errorf("job-page data attributes = %v", page.Nodes[0].Attr)
+		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
+		if got, want := byTestID(doc, "job-page").AttrOr("data-stream", ""), "/jobs/j5/events?view=html"; got != want {
+			t.Errorf("job-page data-stream = %q, want %q", got, want)
+		}
+		panel := byTestID(doc, "job-panel")
+		if panel.AttrOr("data-status", "") != "processing" || panel.AttrOr("data-created-at", "") != "2026-03-04T10:15:00Z" {
+			t.Errorf("job-panel data attributes = %v", panel.Nodes[0].Attr)
 		}
 		if got, want := byTestID(doc, "job-progress").AttrOr("value", ""), "50"; got != want {
 			t.Errorf("progress = %q, want %q", got, want)
@@ -359,7 +400,7 @@ func TestJobPage(t *testing.T) {
 	t.Run("EscapesText", func(t *testing.T) {
 		j := completedJob()
 		j.Filename = `"><img src=x onerror=alert(1)>`
-		_, html := render(t, JobPage{Layout: signedIn, Job: j, Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"})
+		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Transcript: Transcript{Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"}}))
 		if strings.Contains(html, "<img src=x") || strings.Contains(html, "<b>bold") {
 			t.Errorf("unescaped text in:\n%s", html)
 		}
@@ -367,7 +408,7 @@ func TestJobPage(t *testing.T) {
 }
 
 func TestDeliveryHealthPage(t *testing.T) {
-	base := DeliveryHealth{Layout: signedIn, ViaWebhook: 8, ViaSSE: 1, ViaPoll: 1, PollsMade: 12, PollsAt3s: 400, MedianLatency: 0.25}
+	base := DeliveryHealthModel{Layout: signedIn, ViaWebhook: 8, ViaSSE: 1, ViaPoll: 1, PollsMade: 12, PollsAt3s: 400, MedianLatency: 0.25}
 	t.Run("Healthy", func(t *testing.T) {
 		doc, _ := render(t, DeliveryHealthPage(base))
 		if byTestID(doc, "webhooks-stale").Length() != 0 {
@@ -402,7 +443,7 @@ func TestDeliveryHealthPage(t *testing.T) {
 }
 
 func TestErrorPage(t *testing.T) {
-	doc, _ := render(t, ErrorPage{Layout: signedIn, Status: 404, Message: "No such job."})
+	doc, _ := render(t, ErrorPage(ErrorModel{Layout: signedIn, Status: 404, Message: "No such job."}))
 	if got, want := doc.Find("h1").Text(), "No such job."; !strings.Contains(got, want) {
 		t.Errorf("heading = %q, want %q", got, want)
 	}
@@ -434,4 +475,90 @@ func TestFormat(t *testing.T) {
 	if got, want := percent(Job{Status: "processing", Progress: 1.7}), 100; got != want {
 		t.Errorf("percent clamps to %d, want %d", got, want)
 	}
+}
+
+// TestFragments checks the components the event streams send: each is one
+// element the page script can swap in, and the same markup the page has.
+func TestFragments(t *testing.T) {
+	running := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
+	oneElement := func(t *testing.T, doc *goquery.Document, testid string) *goquery.Selection {
+		t.Helper()
+		top := doc.Find("body").Children()
+		if top.Length() != 1 || top.AttrOr("data-testid", "") != testid {
+			t.Fatalf("fragment has %d top-level elements, want one %s", top.Length(), testid)
+		}
+		return top
+	}
+	samePart := func(t *testing.T, page, fragment *goquery.Document, testid string) {
+		t.Helper()
+		want, _ := goquery.OuterHtml(page.Find(`[data-testid="` + testid + `"]`))
+		got, _ := goquery.OuterHtml(fragment.Find(`[data-testid="` + testid + `"]`))
+		if got != want {
+			t.Errorf("%s fragment differs from the page's:\n got %s\nwant %s", testid, got, want)
+		}
+	}
+	t.Run("Row", func(t *testing.T) {
+		doc, _ := render(t, JobRow(completedJob()))
+		row := oneElement(t, doc, "job-row")
+		if got, want := row.AttrOr("data-job-id", ""), "j1"; got != want {
+			t.Errorf("row keyed %q, want %q", got, want)
+		}
+		checkDownloads(t, row, completedJob())
+		page, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}))
+		samePart(t, page, doc, "job-row")
+	})
+	t.Run("PanelRunning", func(t *testing.T) {
+		doc, _ := render(t, JobPanel(running))
+		panel := oneElement(t, doc, "job-panel")
+		if got, want := panel.Find(`[data-testid="job-status"]`).AttrOr("aria-live", ""), "polite"; got != want {
+			t.Errorf("status aria-live = %q, want %q", got, want)
+		}
+		if got, want := panel.Find(`[data-testid="job-percent"]`).Text(), "50%"; got != want {
+			t.Errorf("percent = %q, want %q", got, want)
+		}
+		if panel.Find(`[data-testid="eta"]`).Length() != 1 {
+			t.Errorf("a running job's panel has no eta")
+		}
+		page, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: running}))
+		samePart(t, page, doc, "job-panel")
+	})
+	t.Run("PanelFinal", func(t *testing.T) {
+		doc, _ := render(t, JobPanel(completedJob()))
+		if got, want := byTestID(doc, "elapsed").Text(), "Took 0:42"; got != want {
+			t.Errorf("elapsed = %q, want %q", got, want)
+		}
+		if byTestID(doc, "eta").Length() != 0 {
+			t.Errorf("a finished job's panel has an eta")
+		}
+	})
+	t.Run("BodyCompleted", func(t *testing.T) {
+		tr := Transcript{Segments: []Segment{{0, 2, "hello"}}, Text: "hello"}
+		doc, _ := render(t, JobBody(completedJob(), tr))
+		body := oneElement(t, doc, "job-body")
+		if got, want := body.Find(`[data-testid="segment"]`).Length(), 1; got != want {
+			t.Errorf("segments = %d, want %d", got, want)
+		}
+		if body.Find(`[data-testid="player"]`).Length() != 1 {
+			t.Errorf("no player")
+		}
+		checkDownloads(t, body, completedJob())
+		page, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: tr}))
+		samePart(t, page, doc, "job-body")
+	})
+	t.Run("BodyFailed", func(t *testing.T) {
+		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Error: "No sound."}
+		doc, _ := render(t, JobBody(j, Transcript{}))
+		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), "No sound."; got != want {
+			t.Errorf("job-error = %q, want %q", got, want)
+		}
+		if byTestID(doc, "retry").Length() != 1 {
+			t.Errorf("no retry")
+		}
+	})
+	t.Run("BodyRunning", func(t *testing.T) {
+		doc, _ := render(t, JobBody(running, Transcript{}))
+		if byTestID(doc, "job-waiting").Length() != 1 || byTestID(doc, "player").Length() != 0 {
+			t.Errorf("a running job's body should only say it is waiting")
+		}
+	})
 }

@@ -3,7 +3,6 @@
 package transcript
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -15,15 +14,62 @@ import (
 type Format struct {
 	Ext         string // file extension without the dot
 	ContentType string
+	Label       string // what pages call the download
+	Write       func(w io.Writer, r *deepscript.Result, m Meta) error
+}
+
+// Meta is what the JSON download says about the job besides its result.
+type Meta struct {
+	JobID    string `json:"job_id"`
+	Filename string `json:"filename"`
+	Engine   string `json:"engine"`
+}
+
+// All are the downloads offered for every completed job, in the order pages
+// list them.
+var All = []Format{
+	{"txt", "text/plain; charset=utf-8", "Plain text", withoutMeta(WriteText)},
+	{"srt", "application/x-subrip; charset=utf-8", "Subtitles (SRT)", withoutMeta(WriteSRT)},
+	{"vtt", "text/vtt; charset=utf-8", "Subtitles (WebVTT)", withoutMeta(WriteVTT)},
+	{"json", "application/json", "JSON with timings", WriteJSON},
+}
+
+// ByExt finds the format with the extension ext ("srt", no dot).
+func ByExt(ext string) (Format, bool) {
+	for _, f := range All {
+		if f.Ext == ext {
+			return f, true
+		}
+	}
+	return Format{}, false
+}
+
+// withoutMeta adapts a writer that has no use for Meta to Format.Write.
+func withoutMeta(write func(io.Writer, *deepscript.Result) error) func(io.Writer, *deepscript.Result, Meta) error {
+	return func(w io.Writer, r *deepscript.Result, _ Meta) error { return write(w, r) }
+}
+
+// LegacyFormat is a Format whose Write takes no Meta.
+//
+// Deprecated: use Format.
+type LegacyFormat struct {
+	ContentType string
 	Write       func(w io.Writer, r *deepscript.Result) error
 }
 
-// Formats are the downloads offered for every completed job, by extension.
-var Formats = map[string]Format{
-	"txt":  {"txt", "text/plain; charset=utf-8", WriteText},
-	"srt":  {"srt", "application/x-subrip; charset=utf-8", WriteSRT},
-	"vtt":  {"vtt", "text/vtt; charset=utf-8", WriteVTT},
-	"json": {"json", "application/json", WriteJSON},
+// Formats indexes All by extension for callers that have no Meta to give;
+// their JSON leaves job_id, filename and engine empty.
+//
+// Deprecated: use ByExt and Format.Write. Formats goes once the download
+// handler does.
+var Formats = legacyFormats()
+
+func legacyFormats() map[string]LegacyFormat {
+	m := make(map[string]LegacyFormat, len(All))
+	for _, f := range All {
+		m[f.Ext] = LegacyFormat{f.ContentType, func(w io.Writer, r *deepscript.Result) error { return f.Write(w, r, Meta{}) }}
+	}
+	return m
 }
 
 // WriteText writes the transcript one segment per line.
@@ -64,13 +110,6 @@ func WriteVTT(w io.Writer, r *deepscript.Result) error {
 		}
 	}
 	return nil
-}
-
-// WriteJSON writes the full result, with segments and word timings.
-func WriteJSON(w io.Writer, r *deepscript.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }
 
 // cues are the segments with text, or one cue for the whole text when the

@@ -1,10 +1,19 @@
 // Package transcript renders a finished transcription as plain text, SRT
 // subtitles, WebVTT subtitles or JSON.
+//
+// Subtitles follow broadcast conventions: cues are cut from word timings
+// (a segment without words has its text spread evenly over its span) into
+// at most two lines of 42 characters, on screen for 1 to 7 seconds,
+// breaking after sentences, at pauses and after commas rather than in the
+// middle of a phrase, and never across a long pause between segments. Cue
+// text cannot break the file's framing, and every timestamp is on the clock
+// (0 to 99:59:59.999) whatever the upstream sent.
 package transcript
 
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"scribe/deepscript"
@@ -88,8 +97,8 @@ func WriteText(w io.Writer, r *deepscript.Result) error {
 
 // WriteSRT writes numbered SubRip cues.
 func WriteSRT(w io.Writer, r *deepscript.Result) error {
-	for i, s := range cues(r) {
-		_, err := fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", i+1, timestamp(s.Start, ','), timestamp(s.End, ','), s.Text)
+	for i, c := range cues(tokens(r)) {
+		_, err := fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", i+1, timestamp(c.start, ','), timestamp(c.end, ','), strings.Join(c.lines, "\n"))
 		if err != nil {
 			return err
 		}
@@ -102,33 +111,20 @@ func WriteVTT(w io.Writer, r *deepscript.Result) error {
 	if _, err := io.WriteString(w, "WEBVTT\n\n"); err != nil {
 		return err
 	}
-	for _, s := range cues(r) {
-		// "-->" inside a cue would end it early.
-		text := strings.ReplaceAll(s.Text, "-->", "->")
-		if _, err := fmt.Fprintf(w, "%s --> %s\n%s\n\n", timestamp(s.Start, '.'), timestamp(s.End, '.'), text); err != nil {
+	for _, c := range cues(tokens(r)) {
+		text := vttEscaper.Replace(strings.Join(c.lines, "\n"))
+		if _, err := fmt.Fprintf(w, "%s --> %s\n%s\n\n", timestamp(c.start, '.'), timestamp(c.end, '.'), text); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// cues are the segments with text, or one cue for the whole text when the
-// upstream gave no segments.
-func cues(r *deepscript.Result) []deepscript.Segment {
-	var out []deepscript.Segment
-	for _, s := range r.Segments {
-		if s.Text = strings.TrimSpace(s.Text); s.Text != "" {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 && strings.TrimSpace(r.Text) != "" {
-		out = append(out, deepscript.Segment{Start: 0, End: r.Duration, Text: strings.TrimSpace(r.Text)})
-	}
-	return out
-}
+// vttEscaper escapes what WebVTT cue text reserves for markup.
+var vttEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // timestamp formats seconds as HH:MM:SS,mmm (SRT) or HH:MM:SS.mmm (VTT).
 func timestamp(seconds float64, sep byte) string {
-	ms := int64(max(seconds, 0)*1000 + 0.5)
+	ms := int64(math.Round(min(max(seconds, 0), maxSeconds) * 1000))
 	return fmt.Sprintf("%02d:%02d:%02d%c%03d", ms/3600000, ms/60000%60, ms/1000%60, sep, ms%1000)
 }

@@ -76,13 +76,13 @@ func TestFormats(t *testing.T) {
 		}
 	})
 	t.Run("SRT", func(t *testing.T) {
-		want := "1\n00:00:00,500 --> 00:00:01,250\nhello world\n\n2\n01:02:03,000 --> 01:02:05,004\nagain --> later\n\n"
+		want := "1\n00:00:00,500 --> 00:00:01,500\nhello world\n\n2\n01:02:03,000 --> 01:02:05,004\nagain → later\n\n"
 		if got := render(t, "srt", sample); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	})
 	t.Run("VTT", func(t *testing.T) {
-		want := "WEBVTT\n\n00:00:00.500 --> 00:00:01.250\nhello world\n\n01:02:03.000 --> 01:02:05.004\nagain -> later\n\n"
+		want := "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\nhello world\n\n01:02:03.000 --> 01:02:05.004\nagain → later\n\n"
 		if got := render(t, "vtt", sample); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}

@@ -167,21 +167,26 @@ func segmentText(s deepscript.Segment) string {
 }
 
 // displayWords splits text into words that cannot break a subtitle file's
-// framing: invalid UTF-8 and control characters go, any white space
-// (newlines and blank lines too) only separates words, and "-->", which
-// would read as a timing line, becomes "→".
+// framing: those of oneLine, with "-->", which would read as a timing line,
+// made "→".
 func displayWords(text string) []string {
+	words := strings.Fields(oneLine(text))
+	for i, w := range words {
+		words[i] = strings.ReplaceAll(w, "-->", "→")
+	}
+	return words
+}
+
+// oneLine is text without invalid UTF-8 or control characters, and with
+// any white space (newlines and blank lines too) made one space.
+func oneLine(text string) string {
 	text = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) && !unicode.IsSpace(r) {
 			return -1
 		}
 		return r
 	}, strings.ToValidUTF8(text, "\uFFFD"))
-	words := strings.Fields(text)
-	for i, w := range words {
-		words[i] = strings.ReplaceAll(w, "-->", "→")
-	}
-	return words
+	return strings.Join(strings.Fields(text), " ")
 }
 
 // align gives each displayed word the start and end of the recognised word

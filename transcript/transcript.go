@@ -8,9 +8,17 @@
 // middle of a phrase, and never across a long pause between segments. Cue
 // text cannot break the file's framing, and every timestamp is on the clock
 // (0 to 99:59:59.999) whatever the upstream sent.
+//
+// A transcript with no words to show gives an empty text file, a WebVTT
+// file with only its header and JSON with no segments, but no SRT: SubRip
+// cannot say "no cues" (players and ffmpeg reject an empty file) and a
+// placeholder cue would show words nobody said. WriteSRT returns ErrEmpty
+// instead, for the download handler to answer 409 with a message, and
+// pages can leave out formats that are not EmptyOK when Empty says so.
 package transcript
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -24,8 +32,17 @@ type Format struct {
 	Ext         string // file extension without the dot
 	ContentType string
 	Label       string // what pages call the download
+	EmptyOK     bool   // Write makes a valid file of an Empty transcript; if not it returns ErrEmpty
 	Write       func(w io.Writer, r *deepscript.Result, m Meta) error
 }
+
+// ErrEmpty reports a transcript with no words to show in a format that
+// cannot be empty.
+var ErrEmpty = errors.New("transcript: no speech to put in subtitles")
+
+// Empty reports whether r has no words to show, so that the formats that
+// are not EmptyOK cannot be written.
+func Empty(r *deepscript.Result) bool { return len(tokens(r)) == 0 }
 
 // Meta is what the JSON download says about the job besides its result.
 type Meta struct {
@@ -37,10 +54,10 @@ type Meta struct {
 // All are the downloads offered for every completed job, in the order pages
 // list them.
 var All = []Format{
-	{"txt", "text/plain; charset=utf-8", "Plain text", withoutMeta(WriteText)},
-	{"srt", "application/x-subrip; charset=utf-8", "Subtitles (SRT)", withoutMeta(WriteSRT)},
-	{"vtt", "text/vtt; charset=utf-8", "Subtitles (WebVTT)", withoutMeta(WriteVTT)},
-	{"json", "application/json", "JSON with timings", WriteJSON},
+	{Ext: "txt", ContentType: "text/plain; charset=utf-8", Label: "Plain text", EmptyOK: true, Write: withoutMeta(WriteText)},
+	{Ext: "srt", ContentType: "application/x-subrip; charset=utf-8", Label: "Subtitles (SRT)", Write: withoutMeta(WriteSRT)},
+	{Ext: "vtt", ContentType: "text/vtt; charset=utf-8", Label: "Subtitles (WebVTT)", EmptyOK: true, Write: withoutMeta(WriteVTT)},
+	{Ext: "json", ContentType: "application/json", Label: "JSON with timings", EmptyOK: true, Write: WriteJSON},
 }
 
 // ByExt finds the format with the extension ext ("srt", no dot).
@@ -67,7 +84,8 @@ type LegacyFormat struct {
 }
 
 // Formats indexes All by extension for callers that have no Meta to give;
-// their JSON leaves job_id, filename and engine empty.
+// their JSON leaves job_id, filename and engine empty, and their SRT of an
+// empty transcript is an empty file, as before ErrEmpty.
 //
 // Deprecated: use ByExt and Format.Write. Formats goes once the download
 // handler does.
@@ -76,28 +94,40 @@ var Formats = legacyFormats()
 func legacyFormats() map[string]LegacyFormat {
 	m := make(map[string]LegacyFormat, len(All))
 	for _, f := range All {
-		m[f.Ext] = LegacyFormat{f.ContentType, func(w io.Writer, r *deepscript.Result) error { return f.Write(w, r, Meta{}) }}
+		m[f.Ext] = LegacyFormat{f.ContentType, func(w io.Writer, r *deepscript.Result) error {
+			if err := f.Write(w, r, Meta{}); !errors.Is(err, ErrEmpty) {
+				return err
+			}
+			return nil
+		}}
 	}
 	return m
 }
 
-// WriteText writes the transcript one segment per line.
+// WriteText writes the transcript one segment per line, or nothing when
+// it is empty.
 func WriteText(w io.Writer, r *deepscript.Result) error {
-	if len(r.Segments) == 0 {
-		_, err := fmt.Fprintln(w, strings.TrimSpace(r.Text))
-		return err
-	}
+	var b strings.Builder
 	for _, s := range r.Segments {
-		if _, err := fmt.Fprintln(w, strings.TrimSpace(s.Text)); err != nil {
-			return err
+		if line := oneLine(segmentText(s)); line != "" {
+			b.WriteString(line + "\n")
 		}
 	}
-	return nil
+	if line := oneLine(r.Text); b.Len() == 0 && line != "" {
+		b.WriteString(line + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
-// WriteSRT writes numbered SubRip cues.
+// WriteSRT writes numbered SubRip cues, or returns ErrEmpty when there is
+// nothing to show.
 func WriteSRT(w io.Writer, r *deepscript.Result) error {
-	for i, c := range cues(tokens(r)) {
+	cs := cues(tokens(r))
+	if len(cs) == 0 {
+		return ErrEmpty
+	}
+	for i, c := range cs {
 		_, err := fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", i+1, timestamp(c.start, ','), timestamp(c.end, ','), strings.Join(c.lines, "\n"))
 		if err != nil {
 			return err

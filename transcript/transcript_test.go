@@ -3,6 +3,7 @@ package transcript
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -75,6 +76,14 @@ func TestFormats(t *testing.T) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	})
+	t.Run("TextOneLinePerSegment", func(t *testing.T) {
+		r := &deepscript.Result{Segments: []deepscript.Segment{
+			{Text: "two\n\nlines"}, {Text: " "}, {Words: []deepscript.Word{{Word: "only"}, {Word: "words"}}},
+		}}
+		if got, want := render(t, "txt", r), "two lines\nonly words\n"; got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
 	t.Run("SRT", func(t *testing.T) {
 		want := "1\n00:00:00,500 --> 00:00:01,500\nhello world\n\n2\n01:02:03,000 --> 01:02:05,004\nagain → later\n\n"
 		if got := render(t, "srt", sample); got != want {
@@ -94,6 +103,59 @@ func TestFormats(t *testing.T) {
 		}
 		if got, want := b.String(), "1\n00:00:00,000 --> 00:00:02,000\nonly text\n\n"; got != want {
 			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+}
+
+// TestEmpty checks that a transcript with nothing to show gives a valid
+// file in every EmptyOK format and ErrEmpty, with nothing written, in the
+// others.
+func TestEmpty(t *testing.T) {
+	valid := map[string]func(string) bool{
+		"txt":  func(body string) bool { return body == "" },
+		"vtt":  func(body string) bool { return body == "WEBVTT\n\n" },
+		"json": func(body string) bool { return json.Valid([]byte(body)) && strings.Contains(body, `"segments": [`) },
+	}
+	for _, c := range []struct {
+		name string
+		r    *deepscript.Result
+	}{
+		{"Zero", &deepscript.Result{}},
+		{"BlankText", &deepscript.Result{Text: " \n\n\t", Duration: 4}},
+		{"BlankSegments", &deepscript.Result{Duration: 2, Segments: []deepscript.Segment{{Start: 0, End: 1, Text: "\n\n"}, {Start: 1, End: 2}}}},
+		{"BlankWords", &deepscript.Result{Segments: []deepscript.Segment{{Start: 0, End: 1, Words: []deepscript.Word{{Word: " "}, {Word: "\x00"}}}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !Empty(c.r) {
+				t.Errorf("Empty(%+v) = false", c.r)
+			}
+			for _, f := range All {
+				var b bytes.Buffer
+				err := f.Write(&b, c.r, Meta{})
+				if f.EmptyOK {
+					if err != nil || !valid[f.Ext](b.String()) {
+						t.Errorf("%s: %q, %v; want a valid empty file", f.Ext, b.String(), err)
+					}
+				} else if !errors.Is(err, ErrEmpty) || b.Len() > 0 {
+					t.Errorf("%s: %q, %v; want nothing and ErrEmpty", f.Ext, b.String(), err)
+				}
+			}
+			var b bytes.Buffer
+			if err := Formats["srt"].Write(&b, c.r); err != nil || b.Len() > 0 {
+				t.Errorf("legacy srt: %q, %v; want an empty file as before", b.String(), err)
+			}
+		})
+	}
+	t.Run("NotEmpty", func(t *testing.T) {
+		for _, r := range []*deepscript.Result{
+			sample,
+			{Text: "only text"},
+			{Segments: []deepscript.Segment{{Words: []deepscript.Word{{Word: "word"}}}}},
+		} {
+			var b bytes.Buffer
+			if Empty(r) || WriteSRT(&b, r) != nil {
+				t.Errorf("%+v is empty", r)
+			}
 		}
 	})
 }

@@ -338,25 +338,38 @@ func TestCueLayout(t *testing.T) {
 }
 
 // TestCuesPartialWords has segments whose words cover only part of their
-// text, as the fake upstream's do: every segment's text is still shown, and
-// short segments with short gaps share a cue a line each.
+// text, as the fake upstream's do (one word, the file's stem, a segment a
+// second): every segment's text is still shown, and short segments with
+// short gaps share cues without being cut in the middle, which the
+// end-to-end tests rely on to find each segment in the download (a segment
+// longer than a line cannot be found so, whatever the layout).
 func TestCuesPartialWords(t *testing.T) {
-	r := &deepscript.Result{Duration: 3}
-	var want []string
-	for k := range 3 {
-		text := fmt.Sprintf("conv-%03d says part %d of 3", k, k+1)
-		want = append(want, text)
-		r.Segments = append(r.Segments, deepscript.Segment{Start: float64(k), End: float64(k) + 0.9, Text: text,
-			Words: []deepscript.Word{{Word: fmt.Sprintf("conv-%03d", k), Start: float64(k) + 0.1, End: float64(k) + 0.5}}})
-	}
-	cs := renderCues(t, r, "srt")
-	checkRules(t, cs, strings.Fields(strings.Join(want, " ")))
-	var lines []string
-	for _, c := range cs {
-		lines = append(lines, c.lines...)
-	}
-	if got := lines; !slices.Equal(got, want) {
-		t.Errorf("lines %q, want %q", got, want)
+	for _, stem := range []string{"ok", "held", "flaky", "conv-007", "restart-012"} {
+		for _, n := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/%d", stem, n), func(t *testing.T) {
+				r := &deepscript.Result{Duration: float64(n)}
+				var texts []string
+				for k := range n {
+					text := fmt.Sprintf("%s says part %d of %d", stem, k+1, n)
+					texts = append(texts, text)
+					r.Segments = append(r.Segments, deepscript.Segment{Start: float64(k), End: float64(k) + 0.9, Text: text,
+						Words: []deepscript.Word{{Word: stem, Start: float64(k) + 0.1, End: float64(k) + 0.5}}})
+				}
+				for _, ext := range []string{"srt", "vtt"} {
+					cs := renderCues(t, r, ext)
+					checkRules(t, cs, strings.Fields(strings.Join(texts, " ")))
+					var lines []string
+					for _, c := range cs {
+						lines = append(lines, c.lines...)
+					}
+					for _, text := range texts {
+						if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, text) }) {
+							t.Errorf("%s: no line holds %q: %q", ext, text, lines)
+						}
+					}
+				}
+			})
+		}
 	}
 }
 

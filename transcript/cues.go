@@ -197,6 +197,7 @@ func (l lineMeasure) breakLines(a, b int) (k int, cost float64, ok bool) {
 	return k, cost, k > 0
 }
 
+// joinTokens is the tokens' text as one line.
 func joinTokens(toks []token) string {
 	var b strings.Builder
 	for i, t := range toks {

@@ -21,18 +21,21 @@ func WriteJSON(w io.Writer, r *deepscript.Result, m Meta) error {
 }
 
 // rounded is a copy of r with times to the millisecond and empty lists as
-// [] rather than null, so scripts can range over them.
+// [] rather than null, so scripts can range over them. It copies whole
+// structs so that fields added to the result later are kept.
 func rounded(r *deepscript.Result) deepscript.Result {
-	out := deepscript.Result{Text: r.Text, Language: r.Language, Duration: millis(r.Duration),
-		Segments: make([]deepscript.Segment, 0, len(r.Segments))}
-	for _, s := range r.Segments {
-		seg := deepscript.Segment{Start: millis(s.Start), End: millis(s.End), Text: s.Text,
-			Words: make([]deepscript.Word, 0, len(s.Words))}
-		for _, w := range s.Words {
-			seg.Words = append(seg.Words, deepscript.Word{Word: w.Word, Start: millis(w.Start), End: millis(w.End),
-				Confidence: finite(w.Confidence)})
+	out := *r
+	out.Duration = millis(r.Duration)
+	out.Segments = make([]deepscript.Segment, len(r.Segments))
+	for i, s := range r.Segments {
+		s.Start, s.End = millis(s.Start), millis(s.End)
+		words := make([]deepscript.Word, len(s.Words))
+		for j, w := range s.Words {
+			w.Start, w.End, w.Confidence = millis(w.Start), millis(w.End), finite(w.Confidence)
+			words[j] = w
 		}
-		out.Segments = append(out.Segments, seg)
+		s.Words = words
+		out.Segments[i] = s
 	}
 	return out
 }

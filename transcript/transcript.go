@@ -91,6 +91,7 @@ type LegacyFormat struct {
 // handler does.
 var Formats = legacyFormats()
 
+// legacyFormats builds Formats from All.
 func legacyFormats() map[string]LegacyFormat {
 	m := make(map[string]LegacyFormat, len(All))
 	for _, f := range All {

@@ -104,6 +104,16 @@ func syntheticSpeech(seed uint64, seconds float64) (*deepscript.Result, []spoken
 	return r, spoken
 }
 
+// The rules from the subtitle brief, kept apart from the package's
+// constants so that changing those fails the tests.
+const (
+	ruleLineRunes  = 42
+	ruleMaxSeconds = 7.0
+	ruleMinSeconds = 1.0
+	rulePause      = 0.5 // a good place to break
+	ruleLongPause  = 1.0 // between segments, a break a cue must not span
+)
+
 // parsedCue is a cue read back from a rendered file.
 type parsedCue struct {
 	start, end float64
@@ -187,9 +197,9 @@ func renderCues(t *testing.T, r *deepscript.Result, ext string) []parsedCue {
 }
 
 // checkRules checks the rules every subtitle file keeps, whatever the
-// input: one or two lines of at most maxLineRunes (or one long word), two
-// lines only when one would not do, on screen at most maxCueSeconds and at
-// least minCueSeconds unless the next cue follows sooner, in order without
+// input: one or two lines of at most ruleLineRunes (or one long word), two
+// lines only when one would not do, on screen at most ruleMaxSeconds and at
+// least ruleMinSeconds unless the next cue follows sooner, in order without
 // overlap, within the clock's range, and showing exactly words in order.
 func checkRules(t *testing.T, cs []parsedCue, words []string) {
 	t.Helper()
@@ -200,20 +210,20 @@ func checkRules(t *testing.T, cs []parsedCue, words []string) {
 			t.Errorf("cue %d has %d lines: %q", i+1, n, c.lines)
 		}
 		for _, l := range c.lines {
-			if utf8.RuneCountInString(l) > maxLineRunes && strings.Contains(l, " ") {
+			if utf8.RuneCountInString(l) > ruleLineRunes && strings.Contains(l, " ") {
 				t.Errorf("cue %d: line of %d characters: %q", i+1, utf8.RuneCountInString(l), l)
 			}
 		}
-		if len(c.lines) == 2 && utf8.RuneCountInString(c.lines[0])+1+utf8.RuneCountInString(c.lines[1]) <= maxLineRunes {
+		if len(c.lines) == 2 && utf8.RuneCountInString(c.lines[0])+1+utf8.RuneCountInString(c.lines[1]) <= ruleLineRunes {
 			t.Errorf("cue %d: two lines that fit on one: %q", i+1, c.lines)
 		}
-		if d := c.end - c.start; d > maxCueSeconds+tick || d < 0 {
+		if d := c.end - c.start; d > ruleMaxSeconds+tick || d < 0 {
 			t.Errorf("cue %d: on screen %.3f s", i+1, d)
 		}
 		if c.start < 0 || c.end > maxSeconds+tick {
 			t.Errorf("cue %d: %.3f → %.3f is off the clock", i+1, c.start, c.end)
 		}
-		short := c.end-c.start < minCueSeconds-tick && c.end < maxSeconds-tick
+		short := c.end-c.start < ruleMinSeconds-tick && c.end < maxSeconds-tick
 		if i+1 < len(cs) {
 			next := cs[i+1]
 			if next.start < c.end-tick {
@@ -256,16 +266,18 @@ func TestCuesLongTranscript(t *testing.T) {
 		chars = append(chars, float64(utf8.RuneCountInString(strings.Join(c.lines, " "))))
 		lines += len(c.lines)
 		for _, l := range c.lines {
-			maxLine = max(maxLine, utf8.RuneCountInString(l))
+			if strings.Contains(l, " ") {
+				maxLine = max(maxLine, utf8.RuneCountInString(l))
+			}
 		}
 		n := len(strings.Fields(strings.Join(c.lines, " ")))
 		for k := w; k < w+n-1; k++ {
-			if a, b := spoken[k], spoken[k+1]; a.seg != b.seg && b.start-a.end >= longPauseSeconds {
+			if a, b := spoken[k], spoken[k+1]; a.seg != b.seg && b.start-a.end >= ruleLongPause {
 				t.Errorf("cue %d spans %.2f s of silence between segments, after %q", i+1, b.start-a.end, a.text)
 			}
 		}
 		w += n
-		if last := spoken[w-1]; i+1 < len(srt) && (ending(last.text) != 0 || spoken[w].start-last.end >= pauseSeconds) {
+		if last := spoken[w-1]; i+1 < len(srt) && (ending(last.text) != 0 || spoken[w].start-last.end >= rulePause) {
 			goodBreaks++
 		}
 	}
@@ -273,7 +285,7 @@ func TestCuesLongTranscript(t *testing.T) {
 	if share < 0.8 {
 		t.Errorf("only %.0f%% of cues end at punctuation or a pause, want 80%%", 100*share)
 	}
-	t.Logf("%d words in %d cues over %.0f s (%.2f lines a cue, longest line %d characters, %.0f%% break at punctuation or a pause)",
+	t.Logf("%d words in %d cues over %.0f s (%.2f lines a cue, longest line of several words %d characters, %.0f%% break at punctuation or a pause)",
 		len(words), len(srt), r.Duration, float64(lines)/float64(len(srt)), maxLine, 100*share)
 	t.Logf("duration: median %.2f s, max %.2f s, min %.2f s", median(durations), slices.Max(durations), slices.Min(durations))
 	t.Logf("characters: median %.0f, max %.0f", median(chars), slices.Max(chars))
@@ -404,6 +416,10 @@ func TestCuesHostile(t *testing.T) {
 			{Start: 9000, End: 9001, Text: "one wild time"},
 			{Start: 6, End: 7, Text: "then order"},
 		}}, []string{"backwards", "segment", "overlapping", "the", "one", "before", "one", "wild", "time", "then", "order"}},
+		{"OneWordForAMinute", &deepscript.Result{Segments: []deepscript.Segment{
+			{Start: 10, End: 70, Text: "hmm"},
+			{Start: 70, End: 70.1, Text: "then quickly"},
+		}}, []string{"hmm", "then", "quickly"}},
 		{"AllHuge", &deepscript.Result{Duration: 1e308, Segments: []deepscript.Segment{
 			{Start: 1e308, End: 1e308, Text: "lost in time"},
 		}}, []string{"lost", "in", "time"}},

@@ -53,6 +53,7 @@ type timeline struct {
 	points  []float64
 }
 
+// add appends the words of s, the seg-th segment.
 func (t *timeline) add(seg int, s deepscript.Segment) {
 	texts := displayWords(segmentText(s))
 	if len(texts) == 0 {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,7 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	upstreamURL, apiKey := cfg.DeepScriptURL, cfg.DeepScriptAPIKey
+	engineName := "DeepScript"
+	if u, err := url.Parse(upstreamURL); err == nil && u.Host != "" {
+		engineName += " at " + u.Host // the host only: a URL may carry credentials
+	}
 	if upstreamURL == "" {
+		engineName = "scribe embedded engine (pocketsphinx, English)"
 		eng, key, err := startEmbeddedEngine(ctx, cfg, getenv, log)
 		if err != nil {
 			return err
@@ -132,6 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
 		MinFreeBytes:   minFreeBytes,
+		EngineName:     engineName,
 		Limits:         defaultLimits,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 

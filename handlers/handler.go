@@ -32,6 +32,8 @@ type Config struct {
 	MinFreeBytes int64
 	// Limits bound what one user may ask at once.
 	Limits Limits
+	// EngineName says what transcribes, for the JSON download.
+	EngineName string
 }
 
 // Deps are the components the handlers use.

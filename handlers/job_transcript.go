@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -21,7 +22,7 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 		return
 	}
 	ext, ok := strings.CutPrefix(r.PathValue("file"), "transcript.")
-	format, known := transcript.Formats[ext]
+	format, known := transcript.ByExt(ext)
 	if !ok || !known {
 		h.fail(w, r, job.ErrNotFound)
 		return
@@ -32,7 +33,12 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 		return
 	}
 	var buf bytes.Buffer
-	if err := format.Write(&buf, res); err != nil {
+	meta := transcript.Meta{JobID: j.ID, Filename: j.Filename, Engine: h.cfg.EngineName}
+	if err := format.Write(&buf, res, meta); err != nil {
+		if errors.Is(err, transcript.ErrEmpty) {
+			err = job.Errorf(job.CodeConflict, "No speech was recognised in this recording, so there are no "+
+				strings.ToUpper(ext)+" subtitles (SubRip cannot hold an empty file). The text, WebVTT and JSON downloads are available.")
+		}
 		h.fail(w, r, err)
 		return
 	}

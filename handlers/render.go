@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -57,18 +56,12 @@ func viewJob(j job.Job) views.Job {
 	return v
 }
 
-// downloadOrder is the order pages offer transcript.Formats in. It is kept
-// here, in one place, because Formats is a map; transcript is to expose an
-// ordered slice of formats, which will replace this list.
-var downloadOrder = []string{"txt", "srt", "vtt", "json"}
-
 // downloads are a completed job's transcript downloads, as its row and its
 // page link them.
 func downloads(jobID string) []views.Download {
-	out := make([]views.Download, 0, len(downloadOrder))
-	for _, ext := range downloadOrder {
-		f := transcript.Formats[ext]
-		out = append(out, views.Download{Label: strings.ToUpper(f.Ext), Ext: f.Ext,
+	out := make([]views.Download, 0, len(transcript.All))
+	for _, f := range transcript.All {
+		out = append(out, views.Download{Label: f.Label, Ext: f.Ext,
 			URL: "/jobs/" + url.PathEscape(jobID) + "/transcript." + f.Ext})
 	}
 	return out

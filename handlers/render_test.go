@@ -18,7 +18,8 @@ func TestViewJobDownloads(t *testing.T) {
 		var exts []string
 		for _, d := range got {
 			exts = append(exts, d.Ext)
-			want := views.Download{Label: map[string]string{"txt": "TXT", "srt": "SRT", "vtt": "VTT", "json": "JSON"}[d.Ext],
+			f, _ := transcript.ByExt(d.Ext)
+			want := views.Download{Label: f.Label,
 				URL: "/jobs/a%2Fb/transcript." + d.Ext, Ext: d.Ext}
 			if d != want {
 				t.Errorf("download %+v, want %+v", d, want)
@@ -27,9 +28,9 @@ func TestViewJobDownloads(t *testing.T) {
 		if want := []string{"txt", "srt", "vtt", "json"}; !slices.Equal(exts, want) {
 			t.Errorf("downloads %q, want %q", exts, want)
 		}
-		for ext := range transcript.Formats {
-			if !slices.Contains(exts, ext) {
-				t.Errorf("format %q is not offered", ext)
+		for _, f := range transcript.All {
+			if !slices.Contains(exts, f.Ext) {
+				t.Errorf("format %q is not offered", f.Ext)
 			}
 		}
 	})

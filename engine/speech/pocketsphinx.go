@@ -200,7 +200,7 @@ func recognizeWith(ctx context.Context, dec *psDecoder, split *Splitter, progres
 	if progress != nil {
 		progress(duration)
 	}
-	return Transcript{Text: transcriptText(segs), Duration: duration, Segments: segs}, nil
+	return Transcript{Text: transcriptText(segs), Duration: duration, SpeechSeconds: split.SpeechSeconds(), Segments: segs}, nil
 }
 
 // Close frees the decoders. It waits for running Recognize calls to

@@ -179,7 +179,7 @@ func (h *HTTP) Recognize(ctx context.Context, pcm io.Reader, progress func(secon
 	if progress != nil {
 		progress(duration)
 	}
-	return Transcript{Text: transcriptText(segs), Duration: duration, Segments: segs}, nil
+	return Transcript{Text: transcriptText(segs), Duration: duration, SpeechSeconds: split.SpeechSeconds(), Segments: segs}, nil
 }
 
 // verboseJSON is the part of a verbose_json response we use.

@@ -30,7 +30,11 @@ type Segment struct {
 type Transcript struct {
 	Text     string
 	Duration float64 // exact, from the number of samples read
-	Segments []Segment
+	// SpeechSeconds is how much of the audio was sound above its noise
+	// floor (Splitter.SpeechSeconds). Seconds of it and no words means
+	// the recogniser failed to hear speech that was there.
+	SpeechSeconds float64
+	Segments      []Segment
 }
 
 // Recognizer reads 16 kHz mono s16le PCM until EOF and returns its

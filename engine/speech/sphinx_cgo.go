@@ -43,20 +43,31 @@ type rawWord struct {
 // psDecoder is one pocketsphinx decoder and the C strings its config
 // keeps pointers to. It must be used by one goroutine at a time.
 type psDecoder struct {
-	ps   *C.ps_decoder_t
-	argv []*C.char
-	buf  []int16 // lead-in, then the current utterance
+	ps    *C.ps_decoder_t
+	argv  []*C.char
+	quiet []int16 // quietFrames of near-silence
+	buf   []int16 // quiet, the current utterance, quiet
 }
 
-// leadInFrames of near-silence go before every utterance: without any
-// silence before it, pocketsphinx drops the first word of audio that
-// starts straight on speech ("the quick brown fox" → "quick brown fox").
-const leadInFrames = 10
+// quietFrames of near-silence go before and after every utterance.
+//
+// Before: without any silence before it, pocketsphinx drops the first word
+// of audio that starts straight on speech ("the quick brown fox" → "quick
+// brown fox").
+//
+// After: the bestpath search builds its lattice back from the sentence end
+// </s> in the last frame. When the audio stops on speech (flite ends ~0.1 s
+// after the last word; a forced cut) </s> may not survive the beam there,
+// the lattice fails ("Failed to find DAG node corresponding to </s>") and
+// ps_get_hyp returns nothing: the whole utterance comes back without words.
+// Whether it happens hangs on the last milliseconds of audio, so the same
+// sentence failed as a 44.1 kHz mp3 and passed as a wav or 16 kHz mp3.
+const quietFrames = 10
 
-// leadIn returns the lead-in: ±1 LSB of fixed pseudo-random dither rather
+// quietPad returns the padding: ±1 LSB of fixed pseudo-random dither rather
 // than zeros, so the front end's log energy stays finite.
-func leadIn() []int16 {
-	out := make([]int16, leadInFrames*frameSamples)
+func quietPad() []int16 {
+	out := make([]int16, quietFrames*frameSamples)
 	x := uint32(1)
 	for i := range out {
 		x = x*1664525 + 1013904223
@@ -74,7 +85,7 @@ func newPSDecoder(args []string) (*psDecoder, error) {
 	}
 	psLogOnce.Do(func() { C.err_set_logfp(nil) })
 
-	d := &psDecoder{argv: make([]*C.char, len(args)), buf: leadIn()}
+	d := &psDecoder{argv: make([]*C.char, len(args)), quiet: quietPad()}
 	for i, a := range args {
 		d.argv[i] = C.CString(a)
 	}
@@ -110,7 +121,7 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		return nil, errors.New("speech: pocketsphinx could not start an utterance")
 	}
 	if len(samples) > 0 {
-		d.buf = append(d.buf[:leadInFrames*frameSamples], samples...)
+		d.buf = append(append(append(d.buf[:0], d.quiet...), samples...), d.quiet...)
 		// full_utt=1: the whole utterance is in this call, so cepstral mean
 		// normalisation uses the utterance itself.
 		if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&d.buf[0])), C.size_t(len(d.buf)), 0, 1) < 0 {
@@ -126,6 +137,8 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		return nil, nil
 	}
 	lmath := C.ps_get_logmath(d.ps)
+	// Words reaching into the trailing quiet end with the utterance.
+	lastFrame := max((len(samples)+frameSamples-1)/frameSamples-1, 0)
 	var words []rawWord
 	for seg := C.ps_seg_iter(d.ps); seg != nil; seg = C.ps_seg_next(seg) {
 		var sf, ef C.int
@@ -137,8 +150,8 @@ func (d *psDecoder) decode(samples []int16) ([]rawWord, error) {
 		}
 		words = append(words, rawWord{
 			word:       C.GoString(C.ps_seg_word(seg)),
-			startFrame: max(int(sf)-leadInFrames, 0),
-			endFrame:   max(int(ef)-leadInFrames, 0),
+			startFrame: min(max(int(sf)-quietFrames, 0), lastFrame),
+			endFrame:   min(max(int(ef)-quietFrames, 0), lastFrame),
 			prob:       min(max(p, 0), 1),
 		})
 	}

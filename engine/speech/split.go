@@ -81,6 +81,7 @@ type Splitter struct {
 
 	floor    floorTracker
 	total    int64 // samples read so far
+	speech   int   // sound frames in the utterances emitted so far
 	frameBuf []byte
 	eof      bool
 
@@ -110,6 +111,10 @@ func NewSplitter(r io.Reader, opts SplitOptions) *Splitter {
 // SamplesRead is the number of samples consumed so far; after Next returns
 // io.EOF it is the exact length of the input.
 func (s *Splitter) SamplesRead() int64 { return s.total }
+
+// SpeechSeconds is how much of the utterances found so far was sound
+// above the noise floor: speech energy, whether or not words come of it.
+func (s *Splitter) SpeechSeconds() float64 { return float64(s.speech) / 100 }
 
 // Next returns the next utterance, or io.EOF after the last one. The
 // returned Samples are not reused by later calls.
@@ -211,9 +216,15 @@ func (s *Splitter) dropFrames(n int) {
 func (s *Splitter) emit(n int) {
 	n = min(n, len(s.energies))
 	cut := min(n*frameSamples, len(s.cur.Samples))
+	threshold := max(s.floor.min()+s.opts.ThresholdDB, -70)
 	if s.voiced >= minVoicedFrames {
 		out := Utterance{Offset: s.cur.Offset, Samples: append([]int16(nil), s.cur.Samples[:cut]...)}
 		s.pending = append(s.pending, out)
+		for _, e := range s.energies[:n] {
+			if e > threshold {
+				s.speech++
+			}
+		}
 	}
 	s.cur.Offset += int64(cut)
 	s.cur.Samples = append(s.cur.Samples[:0], s.cur.Samples[cut:]...)
@@ -224,7 +235,7 @@ func (s *Splitter) emit(n int) {
 	// after a forced cut it may hold speech.
 	s.voiced, s.silentTail = 0, 0
 	for _, e := range s.energies {
-		if e > max(s.floor.min()+s.opts.ThresholdDB, -70) {
+		if e > threshold {
 			s.voiced++
 			s.silentTail = 0
 		} else {

@@ -269,3 +269,33 @@ func BenchmarkSplitter(b *testing.B) {
 		}
 	}
 }
+
+// TestSplitterSpeechSeconds checks the splitter counts the sound of its
+// utterances (2.5 s of syllables, less their quietest troughs) and nothing
+// of silence, a steady hum or a click.
+func TestSplitterSpeechSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		pcm      *pcmBuilder
+		min, max float64
+	}{
+		{"Syllables", newPCM(300).gap(1).syllables(1, 440, 8000).gap(0.5).syllables(1.5, 300, 6000).gap(1), 2.0, 2.5},
+		{"Silence", newPCM(100).gap(3), 0, 0},
+		{"Hum", newPCM(0).tone(5, 50, 3000), 0, 0},
+		{"Click", newPCM(100).gap(1).tone(0.03, 1000, 20000).gap(1), 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSplitter(bytes.NewReader(tc.pcm.bytes()), SplitOptions{})
+			for {
+				if _, err := s.Next(); errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := s.SpeechSeconds(); got < tc.min || got > tc.max {
+				t.Errorf("SpeechSeconds = %.2f, want %.2f-%.2f", got, tc.min, tc.max)
+			}
+		})
+	}
+}

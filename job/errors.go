@@ -32,6 +32,9 @@ func Errorf(code Code, message string) error { return &Error{Code: code, Message
 var (
 	ErrNotFound = &Error{Code: CodeNotFound, Message: "There is no such page or job."}
 	ErrConflict = &Error{Code: CodeConflict, Message: "That cannot be done in the job's current state."}
+	// ErrStale is a save against a revision of a transcript that is no
+	// longer the current one: it changed nothing.
+	ErrStale = &Error{Code: CodeConflict, Message: "The transcript was changed since you opened it; nothing was saved."}
 )
 
 // ErrorCode is err's code: CodeInternal for any error that is not an *Error.

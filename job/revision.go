@@ -23,5 +23,4 @@ type Revision struct {
 	RestoredFrom int64 // for a restore, the revision it copies
 	CreatedAt    time.Time
 	Result       *Result // nil in listings
-	Preview      string  // in listings, the start of its text
 }

@@ -15,11 +15,12 @@ import (
 // bounding the work one save can cause.
 const (
 	MaxSegments     = 50_000
-	MaxSegmentWords = 2_000  // words in one segment's text or word list
-	MaxSegmentText  = 20_000 // characters of one segment's text
-	MaxWordText     = 200    // characters of one word
-	MaxSpeaker      = 100    // characters of a speaker's name
-	MaxLanguage     = 35     // characters of a language tag
+	MaxSegmentWords = 2_000     // words in one segment's text or word list
+	MaxSegmentText  = 20_000    // characters of one segment's text
+	MaxWordText     = 200       // characters of one word
+	MaxSpeaker      = 100       // characters of a speaker's name
+	MaxLanguage     = 35        // characters of a language tag
+	MaxText         = 1_000_000 // characters of a transcript without segments
 	maxSeconds      = 24 * 60 * 60
 )
 
@@ -38,7 +39,8 @@ const maxAlignCells = 4 << 20
 //
 // The segments' text is what the transcript says; everything else follows
 // it. Text and speakers are cleaned to one line; a segment whose text is
-// empty is removed; the result's text is the segments' texts joined. Times
+// empty is removed; the result's text is the segments' texts joined (or,
+// for a transcript that never had segments, the text sent). Times
 // must be finite, non-negative, within the audio, and in order: segments
 // do not overlap, words lie inside their segment. Duration is prev's (it
 // is the audio's), and so is the language unless sent names one.
@@ -94,10 +96,16 @@ func Revise(prev, sent *Result) (*Result, error) {
 		out.Segments = append(out.Segments, seg)
 		texts = append(texts, text)
 	}
+	out.Text = strings.Join(texts, " ")
 	if out.Segments == nil {
 		out.Segments = []Segment{}
+		if len(prev.Segments) == 0 {
+			// The upstream gave only text: that text is what is edited.
+			if out.Text = oneLine(sent.Text); utf8.RuneCountInString(out.Text) > MaxText {
+				return nil, Errorf(CodeInvalid, fmt.Sprintf("The transcript is longer than %d characters.", MaxText))
+			}
+		}
 	}
-	out.Text = strings.Join(texts, " ")
 	return out, nil
 }
 

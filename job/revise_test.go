@@ -214,6 +214,18 @@ func TestReviseRemovesEmptySegment(t *testing.T) {
 	}
 }
 
+// TestReviseTextOnly edits a transcript the upstream gave as text alone.
+func TestReviseTextOnly(t *testing.T) {
+	prev := &Result{Text: "only text", Duration: 5}
+	got := revise(t, prev, &Result{Text: "only\ntext, fixed", Segments: []Segment{}})
+	if got.Text != "only text, fixed" || len(got.Segments) != 0 {
+		t.Fatalf("got %+v", got)
+	}
+	if _, err := Revise(prev, &Result{Text: strings.Repeat("a", MaxText+1), Segments: []Segment{}}); ErrorCode(err) != CodeInvalid {
+		t.Fatalf("over-long text: %v", err)
+	}
+}
+
 // TestReviseInventsNoTimings edits a transcript whose upstream gave no word
 // timings: none appear.
 func TestReviseInventsNoTimings(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/crypto/bcrypt"
 
 	"scribe/job"
 )
@@ -42,7 +43,7 @@ func newEditor(t *testing.T) *editor {
 	ctx := context.Background()
 	h := newTestHandler(t, "http://127.0.0.1:1")
 	e := &editor{routes: h.Routes(), h: h, jobID: "j_edit"}
-	e.owner = signUp(t, e.routes, "ada@example.com")
+	e.owner = logIn(t, h, e.routes, "ada@example.com")
 	u, err := h.Store.UserByEmail(ctx, "ada@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,30 @@ func newEditor(t *testing.T) *editor {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// logIn creates an account whose password hash is cheap to check (sign-up
+// hashes at full cost, seconds under -race) and returns its session cookie.
+func logIn(t *testing.T, h *Handler, routes http.Handler, email string) *http.Cookie {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Store.CreateUser(context.Background(), email, hash); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {email}, "password": {"correct horse battery"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	routes.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == sessionName && rec.Code == http.StatusSeeOther {
+			return c
+		}
+	}
+	t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	return nil
 }
 
 // do sends a request as the user of cookie; header holds name, value pairs.
@@ -477,7 +502,7 @@ func TestSegmentEditForm(t *testing.T) {
 // changes nothing.
 func TestEditorOwnership(t *testing.T) {
 	e := newEditor(t)
-	other := signUp(t, e.routes, "bob@example.com")
+	other := logIn(t, e.h, e.routes, "bob@example.com")
 	_, etag := e.transcript(t)
 	id := e.jobID
 	form := "Content-Type"

@@ -274,4 +274,10 @@ func segmentEditURL(jobID string, n int) string {
 	return jobURL(jobID, "/segments/"+strconv.Itoa(n)+"/edit")
 }
 
+// segmentEditLabel names the edit link of the nth segment for screen
+// readers, which would otherwise hear a list of bare "Edit"s.
+func segmentEditLabel(n int) string {
+	return "Edit segment " + strconv.Itoa(n)
+}
+
 var _ = templruntime.GeneratedTemplate

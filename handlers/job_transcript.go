@@ -14,7 +14,8 @@ import (
 	"scribe/transcript"
 )
 
-// downloadTranscript serves /jobs/{id}/transcript.{txt,srt,vtt,json} as an attachment.
+// downloadTranscript serves /jobs/{id}/transcript.{txt,srt,vtt,json} as an
+// attachment: the current revision, named by its ETag.
 func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u store.User) {
 	j, err := h.Store.Job(r.Context(), u.ID, r.PathValue("id"))
 	if err != nil {
@@ -27,14 +28,14 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 		h.fail(w, r, job.ErrNotFound)
 		return
 	}
-	res, err := h.Store.Result(r.Context(), j.ID)
+	rev, err := h.Store.CurrentRevision(r.Context(), j.ID)
 	if err != nil {
 		h.fail(w, r, orConflict(err, "The transcript is not ready yet."))
 		return
 	}
 	var buf bytes.Buffer
 	meta := transcript.Meta{JobID: j.ID, Filename: j.Filename, Engine: h.cfg.EngineName}
-	if err := format.Write(&buf, res, meta); err != nil {
+	if err := format.Write(&buf, rev.Result, meta); err != nil {
 		if errors.Is(err, transcript.ErrEmpty) {
 			err = job.Errorf(job.CodeConflict, "No speech was recognised in this recording, so there are no "+
 				strings.ToUpper(ext)+" subtitles (SubRip cannot hold an empty file). The text, WebVTT and JSON downloads are available.")
@@ -46,6 +47,9 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 	w.Header().Set("Content-Type", format.ContentType)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": base + "." + ext}))
 	w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+	w.Header().Set("ETag", revisionETag(rev.ID))
+	// An edit changes what every download says; no cache may keep an old one.
+	w.Header().Set("Cache-Control", "no-store")
 	buf.WriteTo(w)
 }
 

@@ -36,6 +36,9 @@ var (
 	ErrConflict = &Error{Code: CodeConflict, Message: "That cannot be done in the job's current state."}
 	ErrNoSpace  = &Error{Code: CodeNoSpace, Message: "The server has run out of storage space, so this was not saved. " +
 		"Everything saved before is safe; please try again later."}
+	// ErrStale is a save against a revision of a transcript that is no
+	// longer the current one: it changed nothing.
+	ErrStale = &Error{Code: CodeConflict, Message: "The transcript was changed since you opened it; nothing was saved."}
 )
 
 // ErrorCode is err's code: CodeInternal for any error that is not an *Error.

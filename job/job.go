@@ -78,6 +78,7 @@ type Job struct {
 	FinishedAt   time.Time // when we recorded the final state
 	Polls        int
 	Seq          int64 // change sequence number: browser streams resume from it
+	RevisionID   int64 // the current revision of its transcript; 0 until completed
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

@@ -1,7 +1,7 @@
 // Package relay is the one writer of job state. Every change to a job —
-// an upload, a retry, a delete, the upstream's answer to a submission, and
-// news from a webhook, the upstream's event stream or a backstop poll —
-// goes through it: it applies the change in one store transaction (news
+// an upload, a retry, a delete, an edit or restore of its transcript, the
+// upstream's answer to a submission, and news from a webhook, the
+// upstream's event stream or a backstop poll — goes through it: it applies the change in one store transaction (news
 // under the forward-only rule), and only after the commit publishes it to
 // the owner's browser streams. It also follows one upstream event stream
 // per active job.
@@ -123,6 +123,29 @@ func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, e
 		r.deleteUpstream(ctx, j.ID, j.UpstreamID)
 	}
 	return j, nil
+}
+
+// Edit saves an owner's edit of a job's transcript as its new current
+// revision, provided base is still the current one (job.ErrStale
+// otherwise, and nothing changes), and publishes the change.
+func (r *Relay) Edit(ctx context.Context, userID int64, jobID string, base int64, res *job.Result) (job.Revision, error) {
+	j, rev, err := r.store.SaveRevision(ctx, userID, jobID, base, res)
+	if err != nil {
+		return job.Revision{}, err
+	}
+	r.publish(j)
+	return rev, nil
+}
+
+// Restore makes a copy of one of a job's revisions its new current
+// revision and publishes the change.
+func (r *Relay) Restore(ctx context.Context, userID int64, jobID string, revID int64) (job.Revision, error) {
+	j, rev, err := r.store.RestoreRevision(ctx, userID, jobID, revID)
+	if err != nil {
+		return job.Revision{}, err
+	}
+	r.publish(j)
+	return rev, nil
 }
 
 // Submitted records the upstream's answer to a job's submission: its id,

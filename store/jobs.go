@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,7 +12,7 @@ import (
 
 const jobColumns = `id, user_id, filename, audio_path, size_bytes, duration, attempt,
 	upstream_id, submit_tries, next_submit_at, submitted_at, status, progress, error,
-	completed_via, upstream_done_at, finished_at, polls, seq, created_at, updated_at`
+	completed_via, upstream_done_at, finished_at, polls, seq, revision_id, created_at, updated_at`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -21,10 +20,11 @@ func scanJob(r rowScanner) (job.Job, error) {
 	var j job.Job
 	var upstream sql.NullString
 	var next, submitted, done, finished sql.NullTime
+	var revision sql.NullInt64
 	err := r.Scan(&j.ID, &j.UserID, &j.Filename, &j.AudioPath, &j.SizeBytes, &j.Duration, &j.Attempt,
 		&upstream, &j.SubmitTries, &next, &submitted, &j.Status, &j.Progress, &j.Error,
-		&j.CompletedVia, &done, &finished, &j.Polls, &j.Seq, &j.CreatedAt, &j.UpdatedAt)
-	j.UpstreamID, j.NextSubmitAt, j.SubmittedAt = upstream.String, next.Time, submitted.Time
+		&j.CompletedVia, &done, &finished, &j.Polls, &j.Seq, &revision, &j.CreatedAt, &j.UpdatedAt)
+	j.UpstreamID, j.NextSubmitAt, j.SubmittedAt, j.RevisionID = upstream.String, next.Time, submitted.Time, revision.Int64
 	j.UpstreamDone, j.FinishedAt = done.Time, finished.Time
 	return j, err
 }
@@ -223,23 +223,6 @@ func (s *Store) CountPoll(ctx context.Context, jobID string) error {
 	return nil
 }
 
-// Result loads a completed job's transcript; job.ErrNotFound when it has none.
-func (s *Store) Result(ctx context.Context, jobID string) (*job.Result, error) {
-	var raw sql.NullString
-	err := s.reader.QueryRowContext(ctx, "SELECT result_json FROM jobs WHERE id = ?", jobID).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !raw.Valid) {
-		return nil, job.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to load result of %s: %w", jobID, err)
-	}
-	var r job.Result
-	if err := json.Unmarshal([]byte(raw.String), &r); err != nil {
-		return nil, fmt.Errorf("store: unable to decode result of %s: %w", jobID, err)
-	}
-	return &r, nil
-}
-
 // DeleteJob removes a user's job and returns what it was, stamped with
 // the change sequence number of its deletion.
 func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job, error) {
@@ -274,7 +257,7 @@ func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (job.Job,
 			return job.ErrConflict
 		}
 		j, err = changeJob(ctx, tx, s.Now(), id, `attempt = attempt + 1, upstream_id = NULL, submit_tries = 0,
-			next_submit_at = ?, submitted_at = NULL, status = 'queued', progress = 0, error = '', result_json = NULL,
+			next_submit_at = ?, submitted_at = NULL, status = 'queued', progress = 0, error = '',
 			completed_via = '', upstream_done_at = NULL, finished_at = NULL, polls = 0`, "", s.Now())
 		return err
 	})

@@ -1,5 +1,6 @@
-// Package store keeps scribe's state in SQLite: users, jobs, webhook
-// receipts and settings. Public methods own their transaction.
+// Package store keeps scribe's state in SQLite: users, jobs and the
+// revisions of their transcripts, webhook receipts and settings. Public
+// methods own their transaction.
 package store
 
 import (

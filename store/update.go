@@ -19,7 +19,10 @@ var ErrMissingResult = errors.New("completed update without result")
 
 // ApplyUpdate moves a job forward and reports whether anything changed.
 // Status never moves backwards, progress never decreases, and a final
-// state is never replaced: late, stale and repeated news is ignored.
+// state is never replaced: late, stale and repeated news is ignored. The
+// result that completes a job becomes its first, current, revision; a
+// different result arriving later is kept as a revision of its own (see
+// keepLateResult).
 func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, error) {
 	if u.Status == job.StatusCompleted && u.Result == nil {
 		return job.Job{}, false, ErrMissingResult
@@ -45,6 +48,9 @@ func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, e
 		}
 		next, ok := job.Advance(j, u)
 		if !ok {
+			if j.Status == job.StatusCompleted && resultJSON != nil {
+				return keepLateResult(ctx, tx, j.ID, resultJSON, s.Now())
+			}
 			return nil
 		}
 		if next.Seq, err = bump(ctx, tx, "seq"); err != nil {
@@ -54,10 +60,16 @@ func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, e
 		if next.Status.Final() {
 			next.FinishedAt = next.UpdatedAt
 		}
+		if next.Status == job.StatusCompleted {
+			rev := job.Revision{JobID: j.ID, Source: job.SourceUpstream, CreatedAt: next.UpdatedAt}
+			if next.RevisionID, err = insertRevision(ctx, tx, rev, resultJSON); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, progress = ?, error = ?, completed_via = ?,
-			upstream_done_at = ?, finished_at = ?, seq = ?, updated_at = ?, result_json = COALESCE(?, result_json)
+			upstream_done_at = ?, finished_at = ?, seq = ?, updated_at = ?, revision_id = ?
 			WHERE id = ?`, next.Status, next.Progress, next.Error, next.CompletedVia, nullTime(next.UpstreamDone),
-			nullTime(next.FinishedAt), next.Seq, next.UpdatedAt, nullBytes(resultJSON), j.ID)
+			nullTime(next.FinishedAt), next.Seq, next.UpdatedAt, nullInt(next.RevisionID), j.ID)
 		j, changed = next, err == nil
 		return err
 	})
@@ -86,9 +98,9 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-func nullBytes(b []byte) any {
-	if b == nil {
+func nullInt(n int64) any {
+	if n == 0 {
 		return nil
 	}
-	return string(b)
+	return n
 }

@@ -17,6 +17,9 @@ var statusOf = map[job.Code]int{
 	job.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	job.CodeUnsupported:  http.StatusUnsupportedMediaType,
 	job.CodeUnauthorized: http.StatusUnauthorized,
+	job.CodeForbidden:    http.StatusForbidden,
+	job.CodeTooMany:      http.StatusTooManyRequests,
+	job.CodeBusy:         http.StatusServiceUnavailable,
 	job.CodeInternal:     http.StatusInternalServerError,
 }
 

@@ -14,6 +14,9 @@ const (
 	CodeTooLarge     Code = "too_large"    // over a size limit
 	CodeUnsupported  Code = "unsupported"  // a file we cannot read
 	CodeUnauthorized Code = "unauthorized" // not signed in
+	CodeForbidden    Code = "forbidden"    // signed in, or not, but not allowed
+	CodeTooMany      Code = "too_many"     // too many attempts; retry later
+	CodeBusy         Code = "busy"         // the server is at capacity; retry shortly
 	CodeInternal     Code = "internal"     // our failure; details are logged, not shown
 )
 

@@ -7,6 +7,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/gorilla/sessions"
 
@@ -43,9 +44,11 @@ type Deps struct {
 // Handler holds the dependencies of every route.
 type Handler struct {
 	Deps
-	cfg      Config
-	sessions *sessions.CookieStore
-	webhooks webhookGate
+	cfg       Config
+	sessions  *sessions.CookieStore
+	webhooks  webhookGate
+	throttle  *throttle
+	passwords passwordWork
 }
 
 // New returns a Handler.
@@ -53,5 +56,7 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Probe == nil {
 		d.Probe = media.Probe
 	}
-	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log)}
+	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
+	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
+	return h
 }

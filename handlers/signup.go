@@ -5,54 +5,58 @@ import (
 	"net/http"
 	"net/mail"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"scribe/job"
+	"scribe/store"
 	"scribe/views"
 )
 
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 72 // bcrypt ignores bytes past 72
-	maxFormBytes   = 16 << 10
+const maxFormBytes = 16 << 10
+
+var (
+	errEmailTaken = job.Errorf(job.CodeConflict, "An account with this email already exists; log in instead.")
+	errBadEmail   = job.Errorf(job.CodeInvalid, "Enter a valid email address.")
 )
 
 func (h *Handler) showSignup(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.SignupPage(views.AuthPage{Layout: h.layout(w, r, "Sign up")}))
 }
 
+// signup creates an account. A taken email is told apart from a free one
+// (the new account is signed in at once, so the difference cannot be
+// hidden without email); sign-ups are throttled hard per address instead.
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	email, password, ok := h.credentials(w, r)
-	problem := ""
-	switch {
-	case !ok:
-		problem = "The form could not be read; please try again."
-	case !validEmail(email):
-		problem = "Enter a valid email address."
-	case len(password) < minPasswordLen:
-		problem = "Choose a password of at least 8 characters."
-	case len(password) > maxPasswordLen:
-		problem = "Choose a password of at most 72 characters."
+	show := func(status int, problem string) {
+		h.render(w, r, status, views.SignupPage(views.AuthPage{Layout: h.layout(w, r, "Sign up"), Email: email, Error: problem}))
 	}
-	if problem != "" {
-		h.authError(w, r, true, email, problem, http.StatusBadRequest)
-		return
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	u, err := h.createAccount(r, ok, email, password)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := h.Store.CreateUser(r.Context(), email, hash)
-	if errors.Is(err, job.ErrConflict) {
-		h.authError(w, r, true, email, "An account with this email already exists; log in instead.", http.StatusConflict)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
+		h.formFailed(w, r, err, show)
 		return
 	}
 	h.startSession(w, r, u)
+}
+
+func (h *Handler) createAccount(r *http.Request, formOK bool, email, password string) (store.User, error) {
+	ctx := r.Context()
+	if !formOK {
+		return store.User{}, errBadForm
+	}
+	if wait := h.throttle.signupWait(store.FoldEmail(email), sourceAddress(r)); wait > 0 {
+		return store.User{}, tooManyAttempts(wait)
+	}
+	if !validEmail(email) {
+		return store.User{}, errBadEmail
+	}
+	hash, err := h.hashNewPassword(ctx, email, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := h.Store.CreateUser(ctx, email, hash)
+	if errors.Is(err, job.ErrConflict) {
+		return store.User{}, errEmailTaken
+	}
+	return u, err
 }
 
 func validEmail(s string) bool {

@@ -1,0 +1,336 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/crypto/bcrypt"
+)
+
+const goodPassword = "correct horse battery"
+
+// TestMain makes bcrypt cheap: these tests check hundreds of passwords
+// under the race detector.
+func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost
+	os.Exit(m.Run())
+}
+
+// clock is a test's time: every handler and store call reads it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// withClock makes h's store (and so its throttle and sessions) run on a
+// test clock.
+func withClock(h *Handler) *clock {
+	c := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	h.Store.Now = c.now
+	return c
+}
+
+// send makes a request from addr, with cookies, and returns the answer.
+func send(h http.Handler, method, path string, form url.Values, addr string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(method, path, nil)
+	}
+	req.RemoteAddr = addr + ":40000"
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func credentials(email, password string) url.Values {
+	return url.Values{"email": {email}, "password": {password}}
+}
+
+// sessionOf is the session cookie an answer set, or nil.
+func sessionOf(rec *httptest.ResponseRecorder) *http.Cookie {
+	for _, c := range rec.Result().Cookies() {
+		if strings.HasSuffix(c.Name, sessionName) && c.MaxAge >= 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// expect fails the test unless rec has status want and its body contains text.
+func expect(t *testing.T, what string, rec *httptest.ResponseRecorder, want int, text string) {
+	t.Helper()
+	if rec.Code != want {
+		t.Fatalf("%s: status %d, want %d: %s", what, rec.Code, want, firstLine(rec.Body.String()))
+	}
+	if !strings.Contains(rec.Body.String(), text) {
+		t.Fatalf("%s: body lacks %q", what, text)
+	}
+}
+
+// firstLine keeps failure messages short: the error message if the page has one.
+func firstLine(body string) string {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err == nil {
+		if msg := strings.TrimSpace(doc.Find(`[data-testid="form-error"], h1`).First().Text()); msg != "" {
+			return msg
+		}
+	}
+	return body[:min(len(body), 200)]
+}
+
+// login signs email in from addr and returns the session cookie.
+func login(t *testing.T, h http.Handler, email, password, addr string) *http.Cookie {
+	t.Helper()
+	rec := send(h, "POST", "/login", credentials(email, password), addr)
+	expect(t, "log in as "+email, rec, http.StatusSeeOther, "")
+	return sessionOf(rec)
+}
+
+func TestLoginThrottle(t *testing.T) {
+	t.Run("WaitThenRecover", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		clk := withClock(h)
+		routes := h.Routes()
+		signUp(t, routes, "ada@example.com")
+		for i := range pairFreeFailures {
+			expect(t, fmt.Sprintf("wrong password %d", i+1), send(routes, "POST", "/login", credentials("ada@example.com", "wrong"), "198.51.100.7"),
+				http.StatusUnauthorized, "Wrong email or password")
+		}
+		// Even the right password waits now: a guess that hit would otherwise
+		// be told apart.
+		rec := send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "198.51.100.7")
+		expect(t, "right password while waiting", rec, http.StatusTooManyRequests, "Too many attempts. Try again in 1 second.")
+		if got, want := rec.Header().Get("Retry-After"), "1"; got != want {
+			t.Fatalf("Retry-After %q, want %q", got, want)
+		}
+		clk.advance(time.Second)
+		expect(t, "another wrong password after the wait", send(routes, "POST", "/login", credentials("ada@example.com", "wrong"), "198.51.100.7"),
+			http.StatusUnauthorized, "")
+		rec = send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "198.51.100.7")
+		if got, want := rec.Header().Get("Retry-After"), "2"; rec.Code != http.StatusTooManyRequests || got != want {
+			t.Fatalf("after one more failure: %d with Retry-After %q, want 429 with %q (the wait doubles)", rec.Code, got, want)
+		}
+		clk.advance(2 * time.Second)
+		login(t, routes, "ada@example.com", goodPassword, "198.51.100.7")
+	})
+
+	t.Run("ForgottenAfterAQuietHour", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		clk := withClock(h)
+		routes := h.Routes()
+		signUp(t, routes, "ada@example.com")
+		for range 16 { // waits doubling from 1 s pass 15 min after 11 past the free 5
+			send(routes, "POST", "/login", credentials("ada@example.com", "wrong"), "198.51.100.7")
+			clk.advance(failureMaxWait)
+		}
+		clk.advance(-failureMaxWait)
+		expect(t, "at the longest wait", send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "198.51.100.7"),
+			http.StatusTooManyRequests, "Try again in 15 minutes")
+		clk.advance(failureMemory + time.Second)
+		for i := range pairFreeFailures {
+			expect(t, fmt.Sprintf("wrong password %d after the quiet hour", i+1),
+				send(routes, "POST", "/login", credentials("ada@example.com", "wrong"), "198.51.100.7"), http.StatusUnauthorized, "")
+		}
+	})
+
+	// The owner's usual address is not blocked by failures from others, even
+	// a distributed attack that makes the account wait everywhere else.
+	t.Run("OwnerNotLockedOut", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		withClock(h)
+		routes := h.Routes()
+		signUp(t, routes, "ada@example.com")
+		login(t, routes, "ada@example.com", goodPassword, "192.0.2.10")
+		for a := range 10 {
+			for range pairFreeFailures {
+				send(routes, "POST", "/login", credentials("ada@example.com", "guess"), fmt.Sprintf("203.0.113.%d", a))
+			}
+		}
+		expect(t, "the right password from a new address during the attack",
+			send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "198.51.100.99"), http.StatusTooManyRequests, "")
+		login(t, routes, "ada@example.com", goodPassword, "192.0.2.10")
+	})
+
+	t.Run("OneAddressManyAccounts", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		withClock(h)
+		routes := h.Routes()
+		signUp(t, routes, "ada@example.com")
+		for i := range addressFreeFailures {
+			send(routes, "POST", "/login", credentials(fmt.Sprintf("user%d@example.com", i), "guess"), "203.0.113.5")
+		}
+		expect(t, "a fresh account from a spraying address", send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "203.0.113.5"),
+			http.StatusTooManyRequests, "")
+		login(t, routes, "ada@example.com", goodPassword, "192.0.2.10")
+	})
+
+	// Unknown emails are throttled exactly like real ones, so the throttle
+	// does not tell which emails have accounts.
+	t.Run("UnknownEmailAlike", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		withClock(h)
+		routes := h.Routes()
+		for range pairFreeFailures {
+			expect(t, "unknown email", send(routes, "POST", "/login", credentials("nobody@example.com", "guess"), "203.0.113.5"),
+				http.StatusUnauthorized, "Wrong email or password")
+		}
+		expect(t, "unknown email after the free failures", send(routes, "POST", "/login", credentials("nobody@example.com", "guess"), "203.0.113.5"),
+			http.StatusTooManyRequests, "")
+	})
+}
+
+func TestThrottleMemoryBounded(t *testing.T) {
+	defer func(n int) { throttleEntries = n }(throttleEntries)
+	throttleEntries = 100
+	clk := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	th := newThrottle(clk.now)
+	for i := range 1000 {
+		th.loginFailed(fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+		th.signupWait(fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+	}
+	for name, n := range map[string]int{"pairs": len(th.pairs.m), "addresses": len(th.addresses.m), "accounts": len(th.accounts.m),
+		"signup addresses": len(th.signupAddress.m), "signup accounts": len(th.signupAccounts.m)} {
+		if n > throttleEntries {
+			t.Errorf("%s: %d entries, want at most %d", name, n, throttleEntries)
+		}
+	}
+	clk.advance(failureMemory + time.Second)
+	th.loginFailed("last@example.com", "10.9.9.9")
+	th.pairs.makeRoom(clk.now())
+	if got := len(th.pairs.m); got != 1 {
+		t.Errorf("after the failures expired: %d pair entries, want 1", got)
+	}
+}
+
+func TestSourceAddress(t *testing.T) {
+	for name, tc := range map[string]struct {
+		remote, forwarded, want string
+	}{
+		"Peer":              {"203.0.113.5:1234", "", "203.0.113.5"},
+		"ForwardedIgnored":  {"203.0.113.5:1234", "198.51.100.1", "203.0.113.5"},
+		"LocalProxy":        {"127.0.0.1:1234", "10.1.1.1, 198.51.100.1", "198.51.100.1"},
+		"IPv6By64":          {"[2001:db8:1:2:3:4:5:6]:1234", "", "2001:db8:1:2::/64"},
+		"IPv4MappedIPv6":    {"[::ffff:203.0.113.5]:1234", "", "203.0.113.5"},
+		"ProxyBadForwarded": {"[::1]:1234", "garbage", "::/64"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			if tc.forwarded != "" {
+				r.Header.Set("X-Forwarded-For", tc.forwarded)
+			}
+			if got := sourceAddress(r); got != tc.want {
+				t.Fatalf("sourceAddress = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPasswordWorkBounded fills every password slot, as a flood of log-ins
+// would: the next log-in waits briefly, then is told to retry.
+func TestPasswordWorkBounded(t *testing.T) {
+	defer func(d time.Duration) { passwordWorkWait = d }(passwordWorkWait)
+	passwordWorkWait = 20 * time.Millisecond
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	signUp(t, routes, "ada@example.com")
+	for range cap(h.passwords) {
+		h.passwords <- struct{}{}
+	}
+	rec := send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "192.0.2.1")
+	expect(t, "log-in with every slot taken", rec, http.StatusServiceUnavailable, "try again in a few seconds")
+	if got, want := rec.Header().Get("Retry-After"), "2"; got != want {
+		t.Fatalf("Retry-After %q, want %q", got, want)
+	}
+	for range cap(h.passwords) {
+		<-h.passwords
+	}
+	login(t, routes, "ada@example.com", goodPassword, "192.0.2.1")
+}
+
+func TestPasswordRules(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	long72 := "seventy-two bytes: purple tractor, quiet lemon, brave ukulele, moss 1234"
+	if len(long72) != 72 {
+		t.Fatalf("test password is %d bytes", len(long72))
+	}
+	cases := []struct {
+		name, email, password string
+		want                  int
+		text                  string
+	}{
+		{"Digits", "a@example.com", "12345678", 400, "too easy to guess"},
+		{"Password", "b@example.com", "password", 400, "too easy to guess"},
+		{"Spaces", "c@example.com", "        ", 400, "too easy to guess"},
+		{"TheEmail", "zqxjvkwpfy@example.com", "zqxjvkwpfy@example.com", 400, "too easy to guess"},
+		{"Short", "d@example.com", "Xq9!", 400, "at least 8 characters"},
+		{"Over72Bytes", "e@example.com", long72 + "5", 400, "at most 72 bytes"},
+		{"Exactly72Bytes", "long@example.com", long72, 303, ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := send(routes, "POST", "/signup", credentials(tc.email, tc.password), fmt.Sprintf("192.0.2.%d", i))
+			expect(t, "sign-up", rec, tc.want, tc.text)
+		})
+	}
+	t.Run("LoginComparesAllBytes", func(t *testing.T) {
+		expect(t, "72 bytes and one more", send(routes, "POST", "/login", credentials("long@example.com", long72+"X"), "198.51.100.1"),
+			http.StatusUnauthorized, "Wrong email or password")
+		login(t, routes, "long@example.com", long72, "198.51.100.1")
+	})
+}
+
+// TestEmailsFoldedAtLogin: emails that differ only in Unicode case are one
+// account at sign-up and log-in.
+func TestEmailsFoldedAtLogin(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	signUp(t, routes, "Straße@example.com")
+	expect(t, "sign-up as STRASSE", send(routes, "POST", "/signup", credentials("STRASSE@example.com", goodPassword), "192.0.2.2"),
+		http.StatusConflict, "already exists")
+	login(t, routes, "strasse@EXAMPLE.com", goodPassword, "192.0.2.3")
+}
+
+func TestSignupThrottle(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	clk := withClock(h)
+	routes := h.Routes()
+	signUp(t, routes, "ada@example.com")
+	for i := 1; i < signupAddressBurst; i++ { // signUp spent one
+		expect(t, fmt.Sprintf("probe %d", i), send(routes, "POST", "/signup", credentials(fmt.Sprintf("user%d@example.com", i), "x"), "192.0.2.1"),
+			http.StatusBadRequest, "")
+	}
+	rec := send(routes, "POST", "/signup", credentials("new@example.com", goodPassword), "192.0.2.1")
+	expect(t, "a sign-up over the address's budget", rec, http.StatusTooManyRequests, "Too many attempts")
+	if got, want := rec.Header().Get("Retry-After"), strconv.Itoa(int(signupAddressEvery.Seconds())); got != want {
+		t.Fatalf("Retry-After %q, want %q", got, want)
+	}
+	clk.advance(signupAddressEvery)
+	expect(t, "after the wait", send(routes, "POST", "/signup", credentials("new@example.com", goodPassword), "192.0.2.1"), http.StatusSeeOther, "")
+
+	for i := range signupEmailBurst {
+		send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), fmt.Sprintf("198.51.100.%d", i))
+	}
+	expect(t, "one email from many addresses", send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "198.51.100.200"),
+		http.StatusTooManyRequests, "")
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
+
+	"scribe/job"
 )
 
 const goodPassword = "correct horse battery"
@@ -103,6 +106,11 @@ func login(t *testing.T, h http.Handler, email, password, addr string) *http.Coo
 	rec := send(h, "POST", "/login", credentials(email, password), addr)
 	expect(t, "log in as "+email, rec, http.StatusSeeOther, "")
 	return sessionOf(rec)
+}
+
+// signedInStatus is what GET / answers the cookie: 200 while its session works.
+func signedInStatus(h http.Handler, c *http.Cookie) int {
+	return send(h, "GET", "/", nil, "192.0.2.1", c).Code
 }
 
 func TestLoginThrottle(t *testing.T) {
@@ -333,4 +341,98 @@ func TestSignupThrottle(t *testing.T) {
 	}
 	expect(t, "one email from many addresses", send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "198.51.100.200"),
 		http.StatusTooManyRequests, "")
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	clk := withClock(h)
+	routes := h.Routes()
+	first := signUp(t, routes, "ada@example.com")
+
+	clk.advance(30 * time.Minute)
+	if rec := send(routes, "GET", "/", nil, "192.0.2.1", first); rec.Code != http.StatusOK || sessionOf(rec) != nil {
+		t.Fatalf("within the hour: %d, cookie rewritten %t; want 200 and no rewrite", rec.Code, sessionOf(rec) != nil)
+	}
+	cookie := first
+	for day := 6; day <= 24; day += 6 {
+		clk.advance(6 * 24 * time.Hour)
+		rec := send(routes, "GET", "/", nil, "192.0.2.1", cookie)
+		if rec.Code != http.StatusOK || sessionOf(rec) == nil {
+			t.Fatalf("used every 6 days, day %d: %d, cookie rewritten %t; want 200 and a refreshed cookie", day, rec.Code, sessionOf(rec) != nil)
+		}
+		cookie = sessionOf(rec)
+		if day == 12 {
+			if got := signedInStatus(routes, first); got != http.StatusSeeOther {
+				t.Fatalf("the first cookie, unused for 12 days: %d, want 303", got)
+			}
+		}
+	}
+	clk.advance(5 * 24 * time.Hour) // day 29
+	rec := send(routes, "GET", "/", nil, "192.0.2.1", cookie)
+	if rec.Code != http.StatusOK || sessionOf(rec) == nil {
+		t.Fatalf("29 days after sign-in, used 5 days ago: %d, want 200 and a refreshed cookie", rec.Code)
+	}
+	cookie = sessionOf(rec)
+	clk.advance(2 * 24 * time.Hour) // day 31: past the session's lifetime, though used 2 days ago
+	if got := signedInStatus(routes, cookie); got != http.StatusSeeOther {
+		t.Fatalf("31 days after sign-in: %d, want 303", got)
+	}
+}
+
+func TestHTTPSHeaders(t *testing.T) {
+	for _, secure := range []bool{true, false} {
+		t.Run(map[bool]string{true: "HTTPS", false: "HTTP"}[secure], func(t *testing.T) {
+			h := newTestHandler(t, "http://127.0.0.1:1")
+			h.cfg.SecureCookies = secure
+			h.cookie = sessionCookie(h.cfg)
+			h.sessions = newSessionStore(h.cfg)
+			routes := h.Routes()
+			rec := send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "192.0.2.1")
+			c := sessionOf(rec)
+			wantName, wantHSTS := "scribe", ""
+			if secure {
+				wantName, wantHSTS = "__Host-scribe", "max-age=63072000"
+			}
+			if c == nil || c.Name != wantName || c.Secure != secure || c.Path != "/" || c.Domain != "" {
+				t.Fatalf("session cookie %+v, want %s, Secure %t, Path /, no Domain", c, wantName, secure)
+			}
+			if got := rec.Header().Get("Strict-Transport-Security"); got != wantHSTS {
+				t.Fatalf("Strict-Transport-Security %q, want %q", got, wantHSTS)
+			}
+			if got := signedInStatus(routes, c); got != http.StatusOK {
+				t.Fatalf("signed in with the cookie: %d", got)
+			}
+		})
+	}
+}
+
+func TestPrivateNotStored(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	c := signUp(t, routes, "ada@example.com")
+	u, _ := h.Store.UserByEmail(context.Background(), "ada@example.com")
+	ctx := context.Background()
+	j, err := h.Store.CreateJob(ctx, job.Job{ID: "j_1", UserID: u.ID, Filename: "a.wav", AudioPath: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Store.MarkSubmitted(ctx, j.ID, "tr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Store.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusCompleted, Progress: 1,
+		Result: &job.Result{Text: "hello"}, Via: job.ViaPoll}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/", "/jobs/j_1", "/jobs/j_1/transcript.txt", "/delivery"} {
+		rec := send(routes, "GET", path, nil, "192.0.2.1", c)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", path, got)
+		}
+	}
+	if got := send(routes, "GET", "/static/app.css", nil, "192.0.2.1").Header().Get("Cache-Control"); got == "no-store" {
+		t.Errorf("static files are no-store too")
+	}
 }

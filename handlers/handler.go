@@ -46,6 +46,7 @@ type Handler struct {
 	Deps
 	cfg       Config
 	sessions  *sessions.CookieStore
+	cookie    string // the session cookie's name
 	webhooks  webhookGate
 	throttle  *throttle
 	passwords passwordWork
@@ -56,7 +57,8 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Probe == nil {
 		d.Probe = media.Probe
 	}
-	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
+	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), cookie: sessionCookie(cfg),
+		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
 	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
 	return h
 }

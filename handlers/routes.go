@@ -35,5 +35,5 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /metrics", h.Metrics.Handler())
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(browser))
-	return h.recoverPanics(securityHeaders(bodyDeadlines(mux)))
+	return h.recoverPanics(securityHeaders(bodyDeadlines(mux), h.cfg.SecureCookies))
 }

@@ -22,14 +22,16 @@ type testApp struct {
 }
 
 // startApp boots scribe with run on a free port. env adds to and overrides
-// a test environment (SCRIBE_ADDR=127.0.0.1:0, a temp data dir); reuse a
-// data dir by passing SCRIBE_DATA_DIR. The app is stopped in t.Cleanup (or
-// earlier with Stop), and the test fails if run returns an error.
+// a test environment (SCRIBE_ADDR=127.0.0.1:0, a temp data dir, open
+// sign-up so tests can make several accounts); reuse a data dir by passing
+// SCRIBE_DATA_DIR. The app is stopped in t.Cleanup (or earlier with Stop),
+// and the test fails if run returns an error.
 func startApp(t *testing.T, env map[string]string) *testApp {
 	t.Helper()
 	vars := map[string]string{
 		"SCRIBE_ADDR":     "127.0.0.1:0",
 		"SCRIBE_DATA_DIR": t.TempDir(),
+		"SCRIBE_SIGNUP":   "open",
 	}
 	for k, v := range env {
 		vars[k] = v

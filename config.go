@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"scribe/handlers"
 )
 
 // Config is the web app's configuration: environment variables, then flags.
@@ -21,6 +23,7 @@ type Config struct {
 	PollInterval     time.Duration // SCRIBE_POLL_INTERVAL
 	StaleAfter       time.Duration // SCRIBE_STALE_AFTER
 	MaxUploadBytes   int64         // SCRIBE_MAX_UPLOAD_BYTES
+	Signup           string        // SCRIBE_SIGNUP: open, invite or closed
 }
 
 // defaultConfig is the configuration with nothing set.
@@ -31,6 +34,7 @@ func defaultConfig() Config {
 		PollInterval:   10 * time.Minute,
 		StaleAfter:     30 * time.Minute,
 		MaxUploadBytes: 2 << 30,
+		Signup:         handlers.SignupInvite, // a server on the internet is not open to all by default
 	}
 }
 
@@ -56,6 +60,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	env("DEEPSCRIPT_API_KEY", setString(&c.DeepScriptAPIKey))
 	env("SCRIBE_POLL_INTERVAL", setDuration(&c.PollInterval))
 	env("SCRIBE_STALE_AFTER", setDuration(&c.StaleAfter))
+	env("SCRIBE_SIGNUP", setString(&c.Signup))
 	env("SCRIBE_MAX_UPLOAD_BYTES", func(v string) (err error) { c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64); return err })
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -71,6 +76,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "time between backstop polls (SCRIBE_POLL_INTERVAL)")
 	fs.DurationVar(&c.StaleAfter, "stale-after", c.StaleAfter, "age after which an unfinished job is polled (SCRIBE_STALE_AFTER)")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest upload accepted (SCRIBE_MAX_UPLOAD_BYTES)")
+	fs.StringVar(&c.Signup, "signup", c.Signup, "who may sign up: open, invite (the first account needs none) or closed (SCRIBE_SIGNUP)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -94,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("SCRIBE_MAX_UPLOAD_BYTES must be positive"))
+	}
+	if c.Signup != handlers.SignupOpen && c.Signup != handlers.SignupInvite && c.Signup != handlers.SignupClosed {
+		errs = append(errs, fmt.Errorf("SCRIBE_SIGNUP must be open, invite or closed, got %q", c.Signup))
 	}
 	for name, v := range map[string]string{"SCRIBE_PUBLIC_URL": c.PublicURL, "DEEPSCRIPT_URL": c.DeepScriptURL} {
 		if v == "" {

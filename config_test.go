@@ -24,12 +24,12 @@ func TestLoadConfig(t *testing.T) {
 		c, err := loadConfig([]string{"-poll-interval", "3s"}, env(map[string]string{
 			"SCRIBE_POLL_INTERVAL": "1m", "SCRIBE_STALE_AFTER": "2m", "SCRIBE_MAX_UPLOAD_BYTES": "1000",
 			"DEEPSCRIPT_URL": "https://api.example", "DEEPSCRIPT_API_KEY": "k",
-			"SCRIBE_PUBLIC_URL": "https://scribe.example/",
+			"SCRIBE_PUBLIC_URL": "https://scribe.example/", "SCRIBE_SIGNUP": "open",
 		}), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.PollInterval != 3*time.Second || c.StaleAfter != 2*time.Minute || c.MaxUploadBytes != 1000 {
+		if c.PollInterval != 3*time.Second || c.StaleAfter != 2*time.Minute || c.MaxUploadBytes != 1000 || c.Signup != "open" {
 			t.Fatalf("got %+v", c)
 		}
 		if got, want := c.webhookURL(), "https://scribe.example/webhooks/deepscript"; got != want {
@@ -45,6 +45,7 @@ func TestLoadConfig(t *testing.T) {
 		"BadUpstreamURL":   {map[string]string{"DEEPSCRIPT_URL": "ftp://x", "DEEPSCRIPT_API_KEY": "k"}, "DEEPSCRIPT_URL"},
 		"UpstreamNoKey":    {map[string]string{"DEEPSCRIPT_URL": "https://api.example"}, "DEEPSCRIPT_API_KEY is required"},
 		"NegativeMaxBytes": {map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": "-1"}, "SCRIBE_MAX_UPLOAD_BYTES"},
+		"UnknownSignup":    {map[string]string{"SCRIBE_SIGNUP": "maybe"}, "SCRIBE_SIGNUP"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(nil, env(tc.vars), io.Discard)

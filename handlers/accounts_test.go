@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"scribe/job"
+	"scribe/store"
 )
 
 const goodPassword = "correct horse battery"
@@ -319,6 +320,98 @@ func TestEmailsFoldedAtLogin(t *testing.T) {
 	login(t, routes, "strasse@EXAMPLE.com", goodPassword, "192.0.2.3")
 }
 
+func TestSignupPolicy(t *testing.T) {
+	t.Run("Invite", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		clk := withClock(h)
+		h.cfg.Signup = SignupInvite
+		routes := h.Routes()
+		expect(t, "sign-up page before any account", send(routes, "GET", "/signup", nil, "192.0.2.1"), http.StatusOK, "auth-form")
+		admin := signUp(t, routes, "admin@example.com")
+		expect(t, "sign-up page once an account exists", send(routes, "GET", "/signup", nil, "192.0.2.2"), http.StatusForbidden, "by invitation")
+		expect(t, "sign-up without an invitation", send(routes, "POST", "/signup", credentials("b@example.com", goodPassword), "192.0.2.2"),
+			http.StatusForbidden, "by invitation")
+
+		link := makeLink(t, routes, "/admin/invitations", admin)
+		expect(t, "the invitation's page", send(routes, "GET", link, nil, "192.0.2.3"), http.StatusOK, `name="invite"`)
+		invite := strings.TrimPrefix(link, "/signup?invite=")
+		form := credentials("b@example.com", goodPassword)
+		form.Set("invite", invite)
+		expect(t, "sign-up with the invitation", send(routes, "POST", "/signup", form, "192.0.2.3"), http.StatusSeeOther, "")
+		form.Set("email", "c@example.com")
+		expect(t, "the invitation used again", send(routes, "POST", "/signup", form, "192.0.2.4"), http.StatusNotFound, "already used")
+
+		expiring := strings.TrimPrefix(makeLink(t, routes, "/admin/invitations", admin), "/signup?invite=")
+		clk.advance(store.InvitationFor)
+		form.Set("invite", expiring)
+		expect(t, "an expired invitation", send(routes, "POST", "/signup", form, "192.0.2.5"), http.StatusNotFound, "expired")
+	})
+
+	t.Run("Closed", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		h.cfg.Signup = SignupClosed
+		routes := h.Routes()
+		expect(t, "sign-up page", send(routes, "GET", "/signup", nil, "192.0.2.1"), http.StatusForbidden, "closed")
+		expect(t, "sign-up", send(routes, "POST", "/signup", credentials("a@example.com", goodPassword), "192.0.2.1"), http.StatusForbidden, "closed")
+	})
+
+	t.Run("Open", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		routes := h.Routes()
+		admin := signUp(t, routes, "a@example.com")
+		other := signUp(t, routes, "b@example.com")
+		if got := send(routes, "GET", "/admin/users", nil, "192.0.2.1", admin).Code; got != http.StatusOK {
+			t.Fatalf("the first account's admin page: %d, want 200", got)
+		}
+		expect(t, "the second account's admin page", send(routes, "GET", "/admin/users", nil, "192.0.2.1", other), http.StatusForbidden, "Only the admin")
+	})
+
+	// Concurrent first sign-ups by invitation: one gets in, as the admin.
+	t.Run("FirstAccountRace", func(t *testing.T) {
+		h := newTestHandler(t, "http://127.0.0.1:1")
+		h.cfg.Signup = SignupInvite
+		routes := h.Routes()
+		const n = 6
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				codes <- send(routes, "POST", "/signup", credentials(fmt.Sprintf("u%d@example.com", i), goodPassword), fmt.Sprintf("192.0.2.%d", i)).Code
+			})
+		}
+		wg.Wait()
+		close(codes)
+		created := 0
+		for c := range codes {
+			if c == http.StatusSeeOther {
+				created++
+			} else if c != http.StatusForbidden {
+				t.Errorf("status %d, want 303 or 403", c)
+			}
+		}
+		users, err := h.Store.Users(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created != 1 || len(users) != 1 || !users[0].Admin {
+			t.Fatalf("%d sign-ups got in, %d accounts (%+v), want one admin", created, len(users), users)
+		}
+	})
+}
+
+// makeLink has the admin post to path and returns the link shown, without
+// its base URL.
+func makeLink(t *testing.T, h http.Handler, path string, admin *http.Cookie) string {
+	t.Helper()
+	rec := send(h, "POST", path, url.Values{}, "192.0.2.1", admin)
+	expect(t, "make a link", rec, http.StatusOK, "new-link")
+	doc, err := goquery.NewDocumentFromReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc.Find(`[data-testid="new-link-url"]`).AttrOr("value", "")
+}
+
 func TestSignupThrottle(t *testing.T) {
 	h := newTestHandler(t, "http://127.0.0.1:1")
 	clk := withClock(h)
@@ -341,6 +434,85 @@ func TestSignupThrottle(t *testing.T) {
 	}
 	expect(t, "one email from many addresses", send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "198.51.100.200"),
 		http.StatusTooManyRequests, "")
+}
+
+func TestDisableEndsSessions(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	admin := signUp(t, routes, "admin@example.com")
+	bob := signUp(t, routes, "bob@example.com")
+	u, err := h.Store.UserByEmail(context.Background(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/admin/users/" + strconv.FormatInt(u.ID, 10)
+	if got := signedInStatus(routes, bob); got != http.StatusOK {
+		t.Fatalf("before disable: %d, want 200", got)
+	}
+	expect(t, "disable", send(routes, "POST", path+"/disable", url.Values{}, "192.0.2.1", admin), http.StatusSeeOther, "")
+	if got := signedInStatus(routes, bob); got != http.StatusSeeOther {
+		t.Fatalf("a disabled user's session: %d, want 303 to log in", got)
+	}
+	expect(t, "a disabled user's log-in", send(routes, "POST", "/login", credentials("bob@example.com", goodPassword), "192.0.2.9"),
+		http.StatusForbidden, "disabled")
+	expect(t, "a non-admin disabling", send(routes, "POST", path+"/enable", url.Values{}, "192.0.2.1", bob), http.StatusSeeOther, "")
+	expect(t, "enable", send(routes, "POST", path+"/enable", url.Values{}, "192.0.2.1", admin), http.StatusSeeOther, "")
+	if got := signedInStatus(routes, bob); got != http.StatusSeeOther {
+		t.Fatalf("a session from before the disable, after enable: %d, want 303", got)
+	}
+	login(t, routes, "bob@example.com", goodPassword, "192.0.2.9")
+
+	self, _ := h.Store.UserByEmail(context.Background(), "admin@example.com")
+	expect(t, "the admin disabling themself", send(routes, "POST", "/admin/users/"+strconv.FormatInt(self.ID, 10)+"/disable", url.Values{}, "192.0.2.1", admin),
+		http.StatusConflict, "your own account")
+}
+
+func TestResetLink(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	admin := signUp(t, routes, "admin@example.com")
+	bob := signUp(t, routes, "bob@example.com")
+	u, _ := h.Store.UserByEmail(context.Background(), "bob@example.com")
+	link := makeLink(t, routes, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"/reset", admin)
+	if !strings.HasPrefix(link, "/reset/") {
+		t.Fatalf("reset link %q", link)
+	}
+	expect(t, "open the link", send(routes, "GET", link, nil, "192.0.2.5"), http.StatusOK, "bob@example.com")
+	expect(t, "a weak new password", send(routes, "POST", link, url.Values{"password": {"password"}}, "192.0.2.5"), http.StatusBadRequest, "too easy")
+	rec := send(routes, "POST", link, url.Values{"password": {"new purple tractor song"}}, "192.0.2.5")
+	expect(t, "set a new password", rec, http.StatusSeeOther, "")
+	if got := signedInStatus(routes, sessionOf(rec)); got != http.StatusOK {
+		t.Fatalf("signed in after the reset: %d, want 200", got)
+	}
+	if got := signedInStatus(routes, bob); got != http.StatusSeeOther {
+		t.Fatalf("a session from before the reset: %d, want 303", got)
+	}
+	expect(t, "the link again", send(routes, "GET", link, nil, "192.0.2.5"), http.StatusNotFound, "already used")
+	expect(t, "post to the link again", send(routes, "POST", link, url.Values{"password": {"another purple tractor"}}, "192.0.2.5"),
+		http.StatusNotFound, "already used")
+	login(t, routes, "bob@example.com", "new purple tractor song", "192.0.2.6")
+}
+
+func TestChangePassword(t *testing.T) {
+	h := newTestHandler(t, "http://127.0.0.1:1")
+	routes := h.Routes()
+	here := signUp(t, routes, "ada@example.com")
+	elsewhere := login(t, routes, "ada@example.com", goodPassword, "198.51.100.1")
+	change := func(current, next string) *httptest.ResponseRecorder {
+		return send(routes, "POST", "/account/password", url.Values{"current": {current}, "password": {next}}, "192.0.2.1", here)
+	}
+	expect(t, "a wrong current password", change("wrong", "new purple tractor song"), http.StatusBadRequest, "current password")
+	expect(t, "a weak new password", change(goodPassword, "12345678"), http.StatusBadRequest, "too easy")
+	rec := change(goodPassword, "new purple tractor song")
+	expect(t, "change", rec, http.StatusSeeOther, "")
+	if got := signedInStatus(routes, sessionOf(rec)); got != http.StatusOK {
+		t.Fatalf("this session after the change: %d, want 200", got)
+	}
+	if got := signedInStatus(routes, elsewhere); got != http.StatusSeeOther {
+		t.Fatalf("another session after the change: %d, want 303", got)
+	}
+	expect(t, "the old password", send(routes, "POST", "/login", credentials("ada@example.com", goodPassword), "192.0.2.7"), http.StatusUnauthorized, "")
+	login(t, routes, "ada@example.com", "new purple tractor song", "192.0.2.7")
 }
 
 func TestSessionTimeouts(t *testing.T) {
@@ -423,7 +595,7 @@ func TestPrivateNotStored(t *testing.T) {
 		Result: &job.Result{Text: "hello"}, Via: job.ViaPoll}); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/", "/jobs/j_1", "/jobs/j_1/transcript.txt", "/delivery"} {
+	for _, path := range []string{"/", "/jobs/j_1", "/jobs/j_1/transcript.txt", "/account", "/admin/users", "/delivery"} {
 		rec := send(routes, "GET", path, nil, "192.0.2.1", c)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d", path, rec.Code)

@@ -28,7 +28,18 @@ type Config struct {
 	SecureCookies bool
 	// SessionKeys are hash/block key pairs, newest first.
 	SessionKeys [][]byte
+	// Signup is who may create an account: SignupOpen, SignupInvite or SignupClosed.
+	Signup string
+	// PublicURL is the app's base URL, for the links admins hand out.
+	PublicURL string
 }
+
+// The sign-up policies.
+const (
+	SignupOpen   = "open"   // anyone who reaches the app
+	SignupInvite = "invite" // with an admin's invitation; the first account needs none
+	SignupClosed = "closed" // nobody
+)
 
 // Deps are the components the handlers use.
 type Deps struct {

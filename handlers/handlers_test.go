@@ -37,7 +37,7 @@ func newTestHandler(t testing.TB, upstreamURL string) *Handler {
 	c := deepscript.New(upstreamURL, "key", nil)
 	c.Logger = log
 	m := metrics.New()
-	return New(Config{UploadDir: dir, MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
+	return New(Config{UploadDir: dir, MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}, Signup: SignupOpen},
 		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log,
 			Probe:    func(context.Context, string) (media.Info, error) { return media.Info{Duration: 1}, nil },
 			Shutdown: make(chan struct{})})

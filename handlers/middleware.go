@@ -9,6 +9,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -42,6 +43,19 @@ func (h *Handler) api(next userHandler) http.HandlerFunc {
 		next(w, withUser(r, u), u)
 	}
 }
+
+// admin wraps a page only the admin may open.
+func (h *Handler) admin(next userHandler) http.HandlerFunc {
+	return h.page(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if !u.Admin {
+			h.fail(w, r, errNotAdmin)
+			return
+		}
+		next(w, r, u)
+	})
+}
+
+var errNotAdmin = job.Errorf(job.CodeForbidden, "Only the admin can do that.")
 
 // signedIn is the request's user, if any, for page and api. What they
 // answer is private, so no cache may keep it.

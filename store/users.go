@@ -117,6 +117,15 @@ func (s *Store) user(ctx context.Context, where string, args ...any) (User, erro
 	return u, nil
 }
 
+// HasUsers reports whether any account exists.
+func (s *Store) HasUsers(ctx context.Context) (bool, error) {
+	var exists bool
+	if err := s.reader.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists); err != nil {
+		return false, fmt.Errorf("store: unable to count users: %w", err)
+	}
+	return exists, nil
+}
+
 // Users lists up to limit accounts, oldest first.
 func (s *Store) Users(ctx context.Context, limit int) ([]User, error) {
 	rows, err := s.reader.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY id LIMIT ?", limit)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
 	"time"
 
+	"scribe/handlers"
 	"scribe/settings"
 )
 
@@ -20,6 +22,7 @@ type Config struct {
 	PollInterval     time.Duration
 	StaleAfter       time.Duration
 	MaxUploadBytes   int64
+	Signup           string // open, invite or closed
 }
 
 // table declares the app's settings, each once; building it sets c to the
@@ -42,6 +45,8 @@ func (c *Config) table() *settings.Table {
 			Help: "age after which an unfinished job is polled"},
 		settings.Setting{Env: "SCRIBE_MAX_UPLOAD_BYTES", Flag: "max-upload-bytes", Value: settings.Bytes(&c.MaxUploadBytes, 2<<30),
 			Help: "largest upload accepted"},
+		settings.Setting{Env: "SCRIBE_SIGNUP", Flag: "signup", Value: settings.String(&c.Signup, handlers.SignupInvite),
+			Help: "who may sign up: open, invite (an admin's link; the first account needs none) or closed"},
 	)
 }
 
@@ -72,6 +77,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("SCRIBE_MAX_UPLOAD_BYTES must be positive"))
+	}
+	if c.Signup != handlers.SignupOpen && c.Signup != handlers.SignupInvite && c.Signup != handlers.SignupClosed {
+		errs = append(errs, fmt.Errorf("SCRIBE_SIGNUP must be open, invite or closed, got %q", c.Signup))
 	}
 	if c.DeepScriptURL != "" && c.DeepScriptAPIKey == "" {
 		errs = append(errs, errors.New("DEEPSCRIPT_API_KEY is required with DEEPSCRIPT_URL"))

@@ -29,6 +29,7 @@ func TestLoadConfig(t *testing.T) {
 			PollInterval:   10 * time.Minute,
 			StaleAfter:     30 * time.Minute,
 			MaxUploadBytes: 2 << 30,
+			Signup:         "invite",
 		}
 		if got := c; got != want {
 			t.Fatalf("got %+v, want the defaults %+v", got, want)
@@ -39,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 			"SCRIBE_ADDR": "0.0.0.0:80", "SCRIBE_DATA_DIR": "/srv/scribe",
 			"SCRIBE_POLL_INTERVAL": "1m", "SCRIBE_STALE_AFTER": "2m", "SCRIBE_MAX_UPLOAD_BYTES": "1000",
 			"DEEPSCRIPT_URL": "https://api.example", "DEEPSCRIPT_API_KEY": "k",
-			"SCRIBE_PUBLIC_URL": "https://scribe.example/",
+			"SCRIBE_PUBLIC_URL": "https://scribe.example/", "SCRIBE_SIGNUP": "open",
 		}), io.Discard)
 		if err != nil {
 			t.Fatal(err)
@@ -53,6 +54,7 @@ func TestLoadConfig(t *testing.T) {
 			PollInterval:     3 * time.Second, // the flag wins
 			StaleAfter:       2 * time.Minute,
 			MaxUploadBytes:   1000,
+			Signup:           "open",
 		}
 		if got := c; got != want {
 			t.Fatalf("got %+v, want %+v", got, want)
@@ -92,6 +94,7 @@ func TestLoadConfig(t *testing.T) {
 		"NegativeStale":    {nil, map[string]string{"SCRIBE_STALE_AFTER": "-1m"}, "SCRIBE_STALE_AFTER must not be negative"},
 		"NegativeMaxBytes": {nil, map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": "-1"}, "SCRIBE_MAX_UPLOAD_BYTES must be positive"},
 		"UpstreamNoKey":    {nil, map[string]string{"DEEPSCRIPT_URL": "https://api.example"}, "DEEPSCRIPT_API_KEY is required with DEEPSCRIPT_URL"},
+		"UnknownSignup":    {nil, map[string]string{"SCRIBE_SIGNUP": "maybe"}, "SCRIBE_SIGNUP must be open, invite or closed"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(tc.args, envOf(tc.vars), io.Discard)

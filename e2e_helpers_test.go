@@ -63,6 +63,7 @@ func startApp(t *testing.T, env map[string]string) *testApp {
 	vars := map[string]string{
 		"SCRIBE_ADDR":     "127.0.0.1:0",
 		"SCRIBE_DATA_DIR": t.TempDir(),
+		"SCRIBE_SIGNUP":   "open", // tests make several accounts
 	}
 	for k, v := range env {
 		vars[k] = v

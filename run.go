@@ -140,6 +140,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MinFreeBytes:   minFreeBytes,
 		EngineName:     engineName,
 		Limits:         defaultLimits,
+		Signup:         cfg.Signup,
+		PublicURL:      cfg.PublicURL,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.

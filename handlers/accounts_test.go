@@ -50,7 +50,7 @@ func TestAccounts(t *testing.T) {
 			if got, want := rec.Header().Get("Location"), "/"; got != want {
 				t.Errorf("redirect to %q, want %q", got, want)
 			}
-			home := serve(h, httptest.NewRequest("GET", "/", nil), sessionCookie(t, rec))
+			home := serve(h, httptest.NewRequest("GET", "/", nil), cookieSet(t, rec))
 			if home.Code != http.StatusOK || !strings.Contains(home.Body.String(), tc.email) {
 				t.Errorf("home page with the new session: %d, signed in as %s: %v", home.Code, tc.email, strings.Contains(home.Body.String(), tc.email))
 			}
@@ -82,7 +82,7 @@ func TestAccounts(t *testing.T) {
 		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
 			t.Fatalf("log-out: %d → %q, want 303 to /login", rec.Code, rec.Header().Get("Location"))
 		}
-		if c := sessionCookie(t, rec); c.MaxAge >= 0 {
+		if c := cookieSet(t, rec); c.MaxAge >= 0 {
 			t.Errorf("log-out set the cookie with Max-Age %d, want it deleted", c.MaxAge)
 		}
 		rec = serve(h, httptest.NewRequest("GET", "/", nil), &copied)
@@ -108,7 +108,7 @@ func TestSessionCookie(t *testing.T) {
 			cfg.SecureCookies = secure
 			h := New(cfg, base.Deps)
 			rec := serve(h, postForm("/login", url.Values{"email": {"ada@example.com"}, "password": {storetest.Password}}), nil)
-			c := sessionCookie(t, rec)
+			c := cookieSet(t, rec)
 			if got, want := c.Secure, secure; got != want {
 				t.Errorf("Secure %v, want %v", got, want)
 			}
@@ -121,7 +121,11 @@ func TestSessionCookie(t *testing.T) {
 			if got, want := c.Path, "/"; got != want {
 				t.Errorf("Path %q, want %q", got, want)
 			}
-			if got, want := time.Duration(c.MaxAge)*time.Second, 30*24*time.Hour; got != want {
+			if got, want := c.Name, map[bool]string{false: "scribe", true: "__Host-scribe"}[secure]; got != want {
+				t.Errorf("cookie name %q, want %q", got, want)
+			}
+			// The cookie lasts the idle timeout; each use renews it.
+			if got, want := time.Duration(c.MaxAge)*time.Second, 7*24*time.Hour; got != want {
 				t.Errorf("Max-Age %v, want %v", got, want)
 			}
 		})

@@ -3,7 +3,11 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"scribe/job"
 	"scribe/views"
@@ -19,6 +23,8 @@ var statusOf = map[job.Code]int{
 	job.CodeUnauthorized:    http.StatusUnauthorized,
 	job.CodeNoSpace:         http.StatusInsufficientStorage,
 	job.CodeTooManyRequests: http.StatusTooManyRequests,
+	job.CodeForbidden:       http.StatusForbidden,
+	job.CodeBusy:            http.StatusServiceUnavailable,
 	job.CodeInternal:        http.StatusInternalServerError,
 }
 
@@ -43,12 +49,58 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == job.CodeInternal && err != errPanicked {
 		h.Log.Error("handlers: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	setRetryAfter(w, err)
 	if wantsJSON(r) || r.Header.Get("Accept") == "text/event-stream" {
 		writeJSON(w, status, map[string]string{"error": message})
 		return
 	}
 	l := h.layout(w, r, http.StatusText(status))
 	h.render(w, r, status, views.ErrorPage(views.ErrorModel{Layout: l, Status: status, Message: message}))
+}
+
+// formFailed shows a form again with err's message and status; an internal
+// error takes the one error path instead.
+func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, err error, show func(status int, message string)) {
+	code := job.ErrorCode(err)
+	if code == job.CodeInternal {
+		h.fail(w, r, err)
+		return
+	}
+	setRetryAfter(w, err)
+	show(statusOf[code], job.ErrorMessage(err))
+}
+
+// retryLater is a refusal worth trying again after a while: fail and
+// formFailed send its Retry-After.
+type retryLater struct {
+	error
+	after time.Duration
+}
+
+func (e retryLater) Unwrap() error { return e.error }
+
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var rl retryLater
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.after.Seconds()))))
+	}
+}
+
+// tooManyAttempts is the throttle's answer: wait d.
+func tooManyAttempts(d time.Duration) error {
+	in := count(int(math.Ceil(d.Seconds())), "second")
+	if d > 90*time.Second {
+		in = count(int(math.Ceil(d.Minutes())), "minute")
+	}
+	return retryLater{job.Errorf(job.CodeTooManyRequests, "Too many attempts. Try again in "+in+"."), d}
+}
+
+// count is "1 unit" or "n units".
+func count(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/gorilla/sessions"
 
@@ -34,7 +35,18 @@ type Config struct {
 	Limits Limits
 	// EngineName says what transcribes, for the JSON download.
 	EngineName string
+	// Signup is who may create an account: SignupOpen, SignupInvite or SignupClosed.
+	Signup string
+	// PublicURL is the app's base URL, for the links admins hand out.
+	PublicURL string
 }
+
+// The sign-up policies.
+const (
+	SignupOpen   = "open"   // anyone who reaches the app
+	SignupInvite = "invite" // with an admin's invitation; the first account needs none
+	SignupClosed = "closed" // nobody
+)
 
 // Deps are the components the handlers use.
 type Deps struct {
@@ -51,10 +63,13 @@ type Deps struct {
 // Handler holds the dependencies of every route.
 type Handler struct {
 	Deps
-	cfg      Config
-	sessions *sessions.CookieStore
-	webhooks webhookGate
-	health   health
+	cfg       Config
+	sessions  *sessions.CookieStore
+	cookie    string // the session cookie's name
+	webhooks  webhookGate
+	throttle  *throttle
+	passwords passwordWork
+	health    health
 }
 
 // New returns a Handler.
@@ -65,5 +80,8 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Free == nil {
 		d.Free = disk.Free
 	}
-	return &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), webhooks: newWebhookGate(d.Log)}
+	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), cookie: sessionCookie(cfg),
+		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
+	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
+	return h
 }

@@ -32,7 +32,7 @@ func newTestHandler(t testing.TB, c *deepscript.Client) *Handler {
 	s := storetest.Open(t)
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New()
-	return New(Config{UploadDir: t.TempDir(), MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}},
+	return New(Config{UploadDir: t.TempDir(), MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}, Signup: SignupOpen},
 		Deps{Store: s, Relay: relay.New(s, c, m, log), Client: c, Metrics: m, Log: log,
 			Probe:    func(context.Context, string) (media.Info, error) { return media.Info{Duration: 1}, nil },
 			Shutdown: make(chan struct{})})
@@ -60,14 +60,14 @@ func signedIn(t *testing.T, h *Handler, u store.User) *http.Cookie {
 	if err := h.signIn(rec, httptest.NewRequest("GET", "/", nil), u); err != nil {
 		t.Fatal(err)
 	}
-	return sessionCookie(t, rec)
+	return cookieSet(t, rec)
 }
 
-// sessionCookie is the session cookie an answer sets.
-func sessionCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+// cookieSet is the session cookie an answer sets.
+func cookieSet(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == sessionName {
+		if c.Name == sessionName || c.Name == "__Host-"+sessionName {
 			return c
 		}
 	}

@@ -1,16 +1,22 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"scribe/job"
 	"scribe/store"
 	"scribe/views"
+)
+
+var (
+	// errWrongPassword answers an unknown email and a wrong password alike.
+	errWrongPassword = job.Errorf(job.CodeUnauthorized, "Wrong email or password.")
+	errWrongCurrent  = job.Errorf(job.CodeInvalid, "Your current password is not right.")
+	errDisabled      = job.Errorf(job.CodeForbidden, "This account is disabled. Ask an admin to enable it.")
+	errBadForm       = job.Errorf(job.CodeInvalid, "The form could not be read; please try again.")
 )
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
@@ -19,33 +25,53 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	email, password, ok := h.credentials(w, r)
+	show := func(status int, problem string) {
+		h.render(w, r, status, views.LoginPage(views.AuthModel{Layout: h.layout(w, r, "Log in"), Email: email, Error: problem}))
+	}
 	if !ok {
-		h.authError(w, r, false, email, "The form could not be read; please try again.", http.StatusBadRequest)
+		h.formFailed(w, r, errBadForm, show)
 		return
 	}
-	u, err := h.Store.UserByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, job.ErrNotFound) {
-		h.fail(w, r, err)
-		return
-	}
-	hash := u.PasswordHash
-	if hash == nil {
-		// Compare against a dummy so unknown emails take as long as known ones.
-		hash = dummyHash()
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u.ID == 0 {
-		h.authError(w, r, false, email, "Wrong email or password.", http.StatusUnauthorized)
+	u, err := h.authenticate(r.Context(), email, password, sourceAddress(r))
+	if err != nil {
+		h.formFailed(w, r, err, show)
 		return
 	}
 	h.startSession(w, r, u)
 }
 
-// dummyHash is compared against for unknown emails, so they take as long as
-// known ones; made on first use rather than at every start.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
-	return h
-})
+// authenticate checks email's password, within the log-in throttle and a
+// password slot. Unknown emails cost and count as much as wrong passwords.
+func (h *Handler) authenticate(ctx context.Context, email, password, addr string) (store.User, error) {
+	account := store.FoldEmail(email)
+	if wait := h.throttle.loginWait(account, addr); wait > 0 {
+		return store.User{}, tooManyAttempts(wait)
+	}
+	u, err := h.Store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, job.ErrNotFound) {
+		return store.User{}, err
+	}
+	match := false
+	err = h.passwords.do(ctx, func() {
+		hash := u.PasswordHash
+		if hash == nil {
+			hash = dummyHash()
+		}
+		match = passwordMatches(hash, password) && u.ID != 0
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	if !match {
+		h.throttle.loginFailed(account, addr)
+		return store.User{}, errWrongPassword
+	}
+	if u.Disabled {
+		return store.User{}, errDisabled
+	}
+	h.throttle.loginSucceeded(account, addr)
+	return u, nil
+}
 
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User) {
 	if err := h.signIn(w, r, u); err != nil {
@@ -61,12 +87,4 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request) (email, pa
 		return "", "", false
 	}
 	return strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password"), true
-}
-
-func (h *Handler) authError(w http.ResponseWriter, r *http.Request, signup bool, email, problem string, status int) {
-	title, page := "Log in", views.LoginPage
-	if signup {
-		title, page = "Sign up", views.SignupPage
-	}
-	h.render(w, r, status, page(views.AuthModel{Layout: h.layout(w, r, title), Email: email, Error: problem}))
 }

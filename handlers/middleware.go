@@ -8,6 +8,7 @@ import (
 	"github.com/a-h/templ"
 
 	"scribe/random"
+	"scribe/job"
 	"scribe/store"
 )
 
@@ -17,7 +18,7 @@ type userHandler func(w http.ResponseWriter, r *http.Request, u store.User)
 // page wraps a route a person opens: signed-out visitors go to the log-in page.
 func (h *Handler) page(next userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := h.currentUser(r)
+		u, ok := h.signedIn(w, r)
 		if !ok {
 			if wantsJSON(r) {
 				h.fail(w, r, errUnauthorized)
@@ -33,7 +34,7 @@ func (h *Handler) page(next userHandler) http.HandlerFunc {
 // api wraps a route scripts and downloads call: signed-out callers get 401.
 func (h *Handler) api(next userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := h.currentUser(r)
+		u, ok := h.signedIn(w, r)
 		if !ok {
 			h.fail(w, r, errUnauthorized)
 			return
@@ -42,9 +43,37 @@ func (h *Handler) api(next userHandler) http.HandlerFunc {
 	}
 }
 
+// admin wraps a page only the admin may open.
+func (h *Handler) admin(next userHandler) http.HandlerFunc {
+	return h.page(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if !u.Admin {
+			h.fail(w, r, errNotAdmin)
+			return
+		}
+		next(w, r, u)
+	})
+}
+
+var errNotAdmin = job.Errorf(job.CodeForbidden, "Only the admin can do that.")
+
+// signedIn is the request's user, if any, for page and api. What they
+// answer is private, so no cache may keep it.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.User, bool) {
+	noStore(w)
+	u, ok := h.currentUser(r)
+	if ok {
+		h.keepSessionAlive(w, r)
+	}
+	return u, ok
+}
+
+// noStore keeps a response out of every cache.
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
+
 // securityHeaders sets the CSP (scripts only from us, with a per-request
-// nonce templ adds to script tags) and the other defensive headers.
-func securityHeaders(next http.Handler) http.Handler {
+// nonce templ adds to script tags) and the other defensive headers; hsts
+// (when served over https) tells browsers to use nothing else for 2 years.
+func securityHeaders(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nonce := random.Base64(16)
 		hd := w.Header()
@@ -54,6 +83,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
+		if hsts {
+			hd.Set("Strict-Transport-Security", "max-age=63072000")
+		}
 		next.ServeHTTP(w, r.WithContext(templ.WithNonce(r.Context(), nonce)))
 	})
 }

@@ -34,7 +34,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) views.Layout {
 	l := views.Layout{Title: title}
 	if u, ok := h.currentUser(r); ok {
-		l.UserEmail = u.Email
+		l.UserEmail, l.Admin = u.Email, u.Admin
 		l.Flash = h.takeFlash(w, r)
 	}
 	if at, err := h.Store.BalanceLowAt(r.Context()); err == nil && !at.IsZero() && h.Store.Now().Sub(at) < balanceBannerFor {

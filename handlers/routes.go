@@ -14,6 +14,15 @@ func (h *Handler) Routes() http.Handler {
 	browser.HandleFunc("GET /login", h.showLogin)
 	browser.HandleFunc("POST /login", h.login)
 	browser.HandleFunc("POST /logout", h.logout)
+	browser.HandleFunc("GET /reset/{token}", h.showReset)
+	browser.HandleFunc("POST /reset/{token}", h.resetPassword)
+	browser.HandleFunc("GET /account", h.page(h.showAccount))
+	browser.HandleFunc("POST /account/password", h.page(h.changePassword))
+	browser.HandleFunc("GET /admin/users", h.admin(h.adminUsers))
+	browser.HandleFunc("POST /admin/invitations", h.admin(h.createInvitation))
+	browser.HandleFunc("POST /admin/users/{id}/disable", h.admin(h.disableUser))
+	browser.HandleFunc("POST /admin/users/{id}/enable", h.admin(h.enableUser))
+	browser.HandleFunc("POST /admin/users/{id}/reset", h.admin(h.createResetLink))
 
 	browser.HandleFunc("GET /{$}", h.page(h.home))
 	browser.HandleFunc("POST /jobs", h.api(h.uploadJobs))
@@ -40,7 +49,7 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /metrics", h.Metrics.Handler())
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(browser))
-	return recovery.Handler(securityHeaders(bodyDeadlines(mux)), h.Log, func(w http.ResponseWriter, r *http.Request) {
+	return recovery.Handler(securityHeaders(bodyDeadlines(mux), h.cfg.SecureCookies), h.Log, func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errPanicked)
 	})
 }

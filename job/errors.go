@@ -16,6 +16,8 @@ const (
 	CodeUnauthorized    Code = "unauthorized"      // not signed in
 	CodeNoSpace         Code = "no_space"          // the server's disk is full
 	CodeTooManyRequests Code = "too_many_requests" // over a rate or a quota
+	CodeForbidden       Code = "forbidden"         // signed in, or not, but not allowed
+	CodeBusy            Code = "busy"              // the server is at capacity; retry shortly
 	CodeInternal        Code = "internal"          // our failure; details are logged, not shown
 )
 

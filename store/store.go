@@ -47,6 +47,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
+	if err := s.foldEmails(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
 	reader, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&_query_only=true")
 	if err != nil {
 		writer.Close()

@@ -6,6 +6,7 @@ import "time"
 type Layout struct {
 	Title      string
 	UserEmail  string // empty when signed out
+	Admin      bool   // the signed-in user is the admin
 	Flash      string // one-shot message from the previous request
 	BalanceLow bool   // the upstream reported a low balance
 	// UpstreamDownSince is when the transcription service became
@@ -16,8 +17,9 @@ type Layout struct {
 // AuthModel is the sign-up or log-in form.
 type AuthModel struct {
 	Layout
-	Email string // echoed back after a failed attempt
-	Error string // a message a person understands, or empty
+	Email  string // echoed back after a failed attempt
+	Error  string // a message a person understands, or empty
+	Invite string // the invitation a sign-up carries, if any
 }
 
 // Job is one transcription job as pages show it.

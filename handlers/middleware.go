@@ -7,8 +7,8 @@ import (
 
 	"github.com/a-h/templ"
 
-	"scribe/random"
 	"scribe/job"
+	"scribe/random"
 	"scribe/store"
 )
 

@@ -7,7 +7,7 @@ import "scribe/job"
 
 // Update is what t says of its job, learnt through via.
 func (t Transcription) Update(via job.Via) job.Update {
-	return job.Update{UpstreamID: t.ID, Status: job.Status(t.Status), Progress: t.Progress,
+	return job.Update{UpstreamID: t.ID, Status: t.Status, Progress: t.Progress,
 		Error: t.Error.FailureMessage(), Result: t.Result.Domain(), Via: via, UpstreamAt: t.UpdatedAt}
 }
 

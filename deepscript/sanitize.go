@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strings"
-	"unicode"
 
 	"scribe/job"
 )
@@ -31,12 +29,12 @@ func sanitize(r *job.Result) {
 		s := &r.Segments[i]
 		s.Start = max(clampTime(s.Start, limit), prevEnd)
 		s.End = max(clampTime(s.End, limit), s.Start)
-		s.Text = oneLine(s.Text)
-		s.Speaker = oneLine(s.Speaker)
+		s.Text = job.OneLine(s.Text)
+		s.Speaker = job.OneLine(s.Speaker)
 		wordEnd := s.Start
 		for k := range s.Words {
 			w := &s.Words[k]
-			w.Word = oneLine(w.Word)
+			w.Word = job.OneLine(w.Word)
 			w.Start = min(max(clampTime(w.Start, limit), wordEnd), s.End)
 			w.End = min(max(clampTime(w.End, limit), w.Start), s.End)
 			w.Confidence = min(max(clampTime(w.Confidence, 1), 0), 1)
@@ -44,7 +42,7 @@ func sanitize(r *job.Result) {
 		}
 		prevEnd = s.End
 	}
-	r.Text = oneLine(r.Text)
+	r.Text = job.OneLine(r.Text)
 }
 
 // clampTime maps a time to [0, limit]; NaN and negative times become 0.
@@ -53,20 +51,4 @@ func clampTime(t, limit float64) float64 {
 		return 0
 	}
 	return min(t, limit)
-}
-
-// oneLine collapses every run of white space (newlines included) to one
-// space and drops other control characters, so no text can break the
-// framing of a subtitle file.
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsSpace(r):
-			return ' '
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
-			return -1
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -4,39 +4,24 @@
 // to choose because the contract is silent.
 package deepscript
 
-import "time"
+import (
+	"time"
 
-// Status is a transcription's lifecycle state. It only moves forward:
-// queued → processing → completed | failed.
-type Status string
+	"scribe/job"
+)
+
+// Status is a transcription's lifecycle state. The contract's four states
+// and their forward-only order are scribe's own, so the wire and the
+// domain share one type.
+type Status = job.Status
 
 // The transcription states, in the order they may be reached.
 const (
-	StatusQueued     Status = "queued"
-	StatusProcessing Status = "processing"
-	StatusCompleted  Status = "completed"
-	StatusFailed     Status = "failed"
+	StatusQueued     = job.StatusQueued
+	StatusProcessing = job.StatusProcessing
+	StatusCompleted  = job.StatusCompleted
+	StatusFailed     = job.StatusFailed
 )
-
-// Rank orders states so callers can refuse to move backwards; an unknown
-// status ranks below queued.
-func (s Status) Rank() int {
-	switch s {
-	case StatusQueued:
-		return 1
-	case StatusProcessing:
-		return 2
-	case StatusCompleted, StatusFailed:
-		return 3
-	}
-	return 0
-}
-
-// Final reports whether no further change can follow.
-func (s Status) Final() bool { return s == StatusCompleted || s == StatusFailed }
-
-// Valid reports whether s is one of the four contract states.
-func (s Status) Valid() bool { return s.Rank() > 0 }
 
 // Transcription is the contract's transcription object. Result is set only
 // on GET /v1/transcriptions/{id} once completed; the status endpoint and SSE

@@ -60,7 +60,7 @@ func Revise(prev, sent *Result) (*Result, error) {
 		return nil, Errorf(CodeInvalid, fmt.Sprintf("A transcript may have at most %d segments.", MaxSegments))
 	}
 	out := &Result{Language: prev.Language, Duration: prev.Duration}
-	if lang := oneLine(sent.Language); lang != "" {
+	if lang := OneLine(sent.Language); lang != "" {
 		if utf8.RuneCountInString(lang) > MaxLanguage {
 			return nil, Errorf(CodeInvalid, "The language is not a language tag.")
 		}
@@ -101,7 +101,7 @@ func Revise(prev, sent *Result) (*Result, error) {
 		out.Segments = []Segment{}
 		if len(prev.Segments) == 0 {
 			// The upstream gave only text: that text is what is edited.
-			if out.Text = oneLine(sent.Text); utf8.RuneCountInString(out.Text) > MaxText {
+			if out.Text = OneLine(sent.Text); utf8.RuneCountInString(out.Text) > MaxText {
 				return nil, Errorf(CodeInvalid, fmt.Sprintf("The transcript is longer than %d characters.", MaxText))
 			}
 		}
@@ -129,7 +129,7 @@ func cleanSegment(n int, s Segment, limit float64) (Segment, error) {
 	if err := checkSpan(s.Start, s.End, limit); err != nil {
 		return Segment{}, Errorf(CodeInvalid, fmt.Sprintf("Segment %d %s.", n, err))
 	}
-	out := Segment{Start: s.Start, End: s.End, Text: oneLine(s.Text), Speaker: oneLine(s.Speaker)}
+	out := Segment{Start: s.Start, End: s.End, Text: OneLine(s.Text), Speaker: OneLine(s.Speaker)}
 	if utf8.RuneCountInString(out.Text) > MaxSegmentText {
 		return Segment{}, Errorf(CodeInvalid, fmt.Sprintf("Segment %d is longer than %d characters; split it.", n, MaxSegmentText))
 	}
@@ -203,7 +203,7 @@ func cleanWords(n int, sent []Word, seg Segment) ([]Word, error) {
 		if k > 0 && w.Start < sent[k-1].Start {
 			return nil, Errorf(CodeInvalid, fmt.Sprintf("Word %d of segment %d starts before the word before it; words must be in time order.", k+1, n))
 		}
-		if w.Word = oneLine(w.Word); w.Word == "" {
+		if w.Word = OneLine(w.Word); w.Word == "" {
 			continue
 		}
 		if utf8.RuneCountInString(w.Word) > MaxWordText {
@@ -254,7 +254,7 @@ func sameTime(a, b float64) bool { return math.Abs(a-b) <= timeSlack }
 // sameWords reports whether a and b are the same words at the same times.
 func sameWords(a, b []Word) bool {
 	return slices.EqualFunc(a, b, func(x, y Word) bool {
-		return oneLine(x.Word) == y.Word && sameTime(x.Start, y.Start) && sameTime(x.End, y.End)
+		return OneLine(x.Word) == y.Word && sameTime(x.Start, y.Start) && sameTime(x.End, y.End)
 	})
 }
 
@@ -395,10 +395,11 @@ func pairInOrder(a, b []string) []int {
 	return match
 }
 
-// oneLine collapses every run of white space (newlines included) to one
-// space and drops other control and bidi characters, as the upstream's
-// results are cleaned, so no text can break the framing of a subtitle file.
-func oneLine(s string) string {
+// OneLine collapses every run of white space (newlines included) to one
+// space and drops other control and bidi characters, so no text can break
+// the framing of a subtitle file. Edits and upstream results both pass
+// through it.
+func OneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsSpace(r):

@@ -163,7 +163,7 @@ func (r *Relay) Submitted(ctx context.Context, jobID string, t deepscript.Transc
 	}
 	r.log.Info("relay: job accepted upstream", "job_id", j.ID, "upstream_id", t.ID)
 	r.publish(j)
-	if job.Status(t.Status) != job.StatusQueued {
+	if t.Status != job.StatusQueued {
 		if _, err := r.Apply(ctx, t.Update(job.ViaSubmit)); err != nil {
 			return fmt.Errorf("relay: unable to apply the state the upstream answered with: %w", err)
 		}

@@ -171,23 +171,11 @@ func segmentText(s job.Segment) string {
 // framing: those of oneLine, with "-->", which would read as a timing line,
 // made "→".
 func displayWords(text string) []string {
-	words := strings.Fields(oneLine(text))
+	words := strings.Fields(job.OneLine(text))
 	for i, w := range words {
 		words[i] = strings.ReplaceAll(w, "-->", "→")
 	}
 	return words
-}
-
-// oneLine is text without invalid UTF-8 or control characters, and with
-// any white space (newlines and blank lines too) made one space.
-func oneLine(text string) string {
-	text = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && !unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(text, "\uFFFD"))
-	return strings.Join(strings.Fields(text), " ")
 }
 
 // align gives each displayed word the start and end of the recognised word

@@ -80,11 +80,11 @@ func withoutMeta(write func(io.Writer, *job.Result) error) func(io.Writer, *job.
 func WriteText(w io.Writer, r *job.Result) error {
 	var b strings.Builder
 	for _, s := range r.Segments {
-		if line := oneLine(segmentText(s)); line != "" {
+		if line := job.OneLine(segmentText(s)); line != "" {
 			b.WriteString(line + "\n")
 		}
 	}
-	if line := oneLine(r.Text); b.Len() == 0 && line != "" {
+	if line := job.OneLine(r.Text); b.Len() == 0 && line != "" {
 		b.WriteString(line + "\n")
 	}
 	_, err := io.WriteString(w, b.String())

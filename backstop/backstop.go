@@ -93,6 +93,10 @@ func (p *Poller) poll(ctx context.Context, j job.Job) time.Duration {
 	case errors.As(err, &apiErr) && apiErr.StatusCode == 429:
 		p.metrics.Polls.WithLabelValues("rate_limited").Inc()
 		return max(apiErr.RetryAfter, time.Second)
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 503 && apiErr.RetryAfter > 0:
+		// Unavailable for a while, as the upstream says: no poll before then.
+		p.metrics.Polls.WithLabelValues("error").Inc()
+		return apiErr.RetryAfter
 	case deepscript.IsNotFound(err):
 		p.metrics.Polls.WithLabelValues("not_found").Inc()
 		t = &deepscript.Transcription{ID: j.UpstreamID, Status: deepscript.StatusFailed,

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"scribe/backstop"
+	"scribe/deepscript"
 	"scribe/deepscript/deepscripttest"
 	"scribe/job"
 	"scribe/metrics"
@@ -155,4 +158,42 @@ func TestPollFindsFinalState(t *testing.T) {
 			t.Errorf("polls of the done job answered %v; want two 500s, then more polls", answers)
 		}
 	})
+}
+
+// TestUnavailableHoldsPolls: a 503 with Retry-After stops every poll until
+// it has passed, as a 429 does.
+func TestUnavailableHoldsPolls(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var at []time.Time
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":{"code":"unavailable","message":"down for a moment"}}`)
+	}))
+	defer upstream.Close()
+	s := storetest.Open(t)
+	u := storetest.User(t, s, "ada@example.com")
+	storetest.SubmittedJob(t, s, u, "a", "tr_a")
+	storetest.SubmittedJob(t, s, u, "b", "tr_b")
+	log := slog.New(slog.DiscardHandler)
+	c := deepscript.New(upstream.URL, "key", nil)
+	m := metrics.New()
+	p := backstop.New(s, c, relay.New(s, c, m, log), m, log, 50*time.Millisecond, 0)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	p.Run(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(at) < 2 {
+		t.Fatalf("%d polls in 1.5 s; want them to resume after Retry-After", len(at))
+	}
+	if gap := at[1].Sub(at[0]); gap < 950*time.Millisecond {
+		t.Fatalf("next poll %v after a 503 with Retry-After: 1; want at least 1 s", gap)
+	}
 }

@@ -86,7 +86,9 @@ func (c *Client) CreateTranscription(ctx context.Context, r CreateRequest) (*Tra
 		return nil, fmt.Errorf("deepscript: create transcription: %w", err)
 	}
 	var t Transcription
-	if err := c.decode(resp, &t, maxJSONBody); err != nil {
+	// A replayed create answers with the finished job, result included, so
+	// the answer may be as large as a result.
+	if err := c.decode(resp, &t, maxResultBody); err != nil {
 		return nil, err
 	}
 	return &t, nil

@@ -124,6 +124,36 @@ func playerAndEditorSteps(step func(string, func(*testing.T, *browserTab)), app 
 		}
 	})
 
+	step("RenameSpeaker", func(t *testing.T, b *browserTab) {
+		// Give the lines two speakers, as an upstream that tells them apart would.
+		status := eval[int](b, fmt.Sprintf(`(async () => {
+			const r = await fetch('/jobs/%s/transcript.json', {cache: 'no-store'});
+			const t = await r.json();
+			t.segments.forEach((s, i) => { s.speaker = i %% 2 ? 'B' : 'A'; });
+			const put = await fetch('/jobs/%s/transcript.json', {method: 'PUT', body: JSON.stringify(t),
+				headers: {'Content-Type': 'application/json', 'If-Match': r.headers.get('ETag')}});
+			return put.status;
+		})()`, jobID, jobID))
+		if status != 200 {
+			b.fail("set speakers: status %d", status)
+		}
+		b.open("/jobs/" + jobID)
+		if got := eval[string](b, `document.querySelector('[data-testid="segment-speaker"]')?.textContent ?? ''`); got != "A" {
+			b.fail("first speaker label %q, want A", got)
+		}
+		b.do("start editing", chromedp.Click(chromedp.CSS(`[data-testid="edit-transcript"]`)))
+		b.waitFor("the text boxes", `document.querySelectorAll('[data-testid="segment-input"]').length > 0`, 10*time.Second)
+		b.do("rename A", chromedp.SetValue(chromedp.CSS(`[data-testid="speaker-name"][data-speaker="A"]`), "Ada"))
+		b.do("save", chromedp.Click(chromedp.CSS(`[data-testid="editor-save"]`)))
+		b.waitFor("the renamed speaker", `document.querySelector('[data-testid="segment-speaker"]')?.textContent === 'Ada'`, 15*time.Second)
+		speakers := eval[[]string](b, fmt.Sprintf(`fetch('/jobs/%s/transcript.json').then(r => r.json()).then(t => t.segments.map(s => s.speaker))`, jobID))
+		for i, got := range speakers {
+			if want := []string{"Ada", "B"}[i%2]; got != want {
+				b.fail("segment %d speaker %q, want %q (all: %q)", i+1, got, want, speakers)
+			}
+		}
+	})
+
 	step("RestoreRevision", func(t *testing.T, b *browserTab) {
 		b.open("/jobs/" + jobID + "/revisions")
 		// The oldest revision, the engine's own, is listed last.

@@ -814,7 +814,7 @@ func playerControls() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<div class=\"player-controls\" role=\"group\" aria-label=\"Playback\" data-testid=\"player-controls\" hidden><button type=\"button\" class=\"button-small\" data-testid=\"skip-back\" aria-keyshortcuts=\"Alt+J\">−5 s</button> <button type=\"button\" class=\"button-small\" data-testid=\"skip-forward\" aria-keyshortcuts=\"Alt+L\">+5 s</button> <label class=\"rate\">Speed <select data-testid=\"playback-rate\" aria-keyshortcuts=\"Alt+Comma Alt+Period\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<div class=\"player-controls\" role=\"group\" aria-label=\"Playback\" data-testid=\"player-controls\" hidden><button type=\"button\" class=\"button-small\" data-testid=\"skip-back\" aria-keyshortcuts=\"Alt+J\">−5 s</button> <button type=\"button\" class=\"button-small\" data-testid=\"skip-forward\" aria-keyshortcuts=\"Alt+L\">+5 s</button> <label class=\"rate\">Speed <select data-testid=\"playback-rate\" aria-keyshortcuts=\"Alt+, Alt+.\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -140,7 +140,8 @@ func TestBrowser(t *testing.T) {
 	talk := recording(t, dir, "weather.mp3", spoken...)
 
 	// A small upload limit, so a file over it is cheap to make in the page.
-	base := startApp(t, map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": strconv.Itoa(maxUploadForBrowser)}).URL
+	app := startApp(t, map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": strconv.Itoa(maxUploadForBrowser)})
+	base := app.URL
 	b := newBrowser(t, base)
 	b.addScript(countEventSources)
 	b.addScript(recordProgress)
@@ -272,6 +273,8 @@ func TestBrowser(t *testing.T) {
 		}
 		b.screenshot(t.Name())
 	})
+
+	playerAndEditorSteps(step, app, jobID, talk)
 
 	step("OtherUsersJob", func(t *testing.T, b *browserTab) {
 		other := b.incognito(t)

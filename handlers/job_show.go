@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"scribe/job"
 	"scribe/store"
@@ -35,16 +36,33 @@ func (h *Handler) transcript(ctx context.Context, j job.Job) (views.Transcript, 
 	if j.Status != job.StatusCompleted {
 		return t, nil
 	}
-	res, err := h.Store.Result(ctx, j.ID)
+	rev, err := h.Store.CurrentRevision(ctx, j.ID)
 	if errors.Is(err, job.ErrNotFound) {
 		return t, nil
 	}
 	if err != nil {
 		return t, err
 	}
-	t.Text = res.Text
-	for _, s := range res.Segments {
-		t.Segments = append(t.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text})
+	t.Text, t.ETag = rev.Result.Text, revisionETag(rev.ID)
+	for _, s := range rev.Result.Segments {
+		t.Segments = append(t.Segments, views.Segment{Start: s.Start, End: s.End, Text: s.Text,
+			Speaker: s.Speaker, Words: viewWords(s)})
 	}
 	return t, nil
+}
+
+// viewWords pairs each word of a segment's text with the timing of its
+// recognised word, so the page shows the text as written (case and
+// punctuation included) and the player can follow it. A segment whose word
+// list does not match its text word for word gets none.
+func viewWords(s job.Segment) []views.Word {
+	text := strings.Fields(s.Text)
+	if len(s.Words) == 0 || len(text) != len(s.Words) {
+		return nil
+	}
+	out := make([]views.Word, len(text))
+	for i, w := range s.Words {
+		out[i] = views.Word{Text: text[i], Start: w.Start, End: w.End}
+	}
+	return out
 }

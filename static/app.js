@@ -55,6 +55,8 @@
   // any markup swapped in later.
   function enhance(root) {
     localTimes(root);
+    initPlayer(root);
+    initEditor(root);
     for (const button of root.querySelectorAll('[data-testid="copy-transcript"]')) {
       if (navigator.clipboard) button.hidden = false;
     }
@@ -128,6 +130,7 @@
     const empty = byTestId(document, 'job-list-empty');
     const findRow = (id) => Array.from(list.children).find((row) => row.dataset.jobId === id);
     const source = new EventSource(list.dataset.stream);
+    watchConnection(source);
     source.addEventListener('row', (e) => {
       const fresh = fragment(e.data);
       let row = findRow(fresh.dataset.jobId);
@@ -317,6 +320,7 @@
     const timer = setInterval(tick, 1000);
 
     const source = new EventSource(page.dataset.stream);
+    watchConnection(source);
     source.addEventListener('panel', (e) => {
       morph(panel(), fragment(e.data));
       const box = panel();
@@ -341,47 +345,297 @@
 
   // ---- Player ----
 
-  // Clicking a line of the transcript plays from its start. A click that
-  // ends a text selection is left alone, so lines can still be copied.
-  document.addEventListener('click', (e) => {
-    const seg = e.target.closest && e.target.closest('[data-testid="segment"]');
-    if (!seg) return;
-    if (String(window.getSelection()).length > 0 && !e.target.closest('button')) return;
-    const page = seg.closest('[data-testid="job-page"]') || document;
-    const audio = byTestId(page, 'player');
-    const start = parseFloat(seg.dataset.start);
-    if (!audio || isNaN(start)) return;
-    audio.currentTime = start;
-    highlight(page, start, false);
+  // timelines caches, per transcript list, its segments and words with
+  // their start times in arrays, so following playback is a binary search
+  // and touches at most the element that stops and the one that starts
+  // being current, however long the transcript (a two-hour one has some
+  // 20,000 words).
+  const timelines = new WeakMap();
+
+  function track(nodes) {
+    const starts = new Float64Array(nodes.length);
+    const ends = new Float64Array(nodes.length);
+    nodes.forEach((node, i) => {
+      starts[i] = parseFloat(node.dataset.start);
+      ends[i] = parseFloat(node.dataset.end);
+    });
+    return { nodes: nodes, starts: starts, ends: ends, current: null };
+  }
+
+  function timeline(page) {
+    const list = byTestId(page, 'transcript');
+    if (!list) return null;
+    let line = timelines.get(list);
+    if (!line) {
+      line = {
+        segments: track(Array.from(list.children)),
+        words: track(Array.from(list.getElementsByClassName('word'))),
+      };
+      timelines.set(list, line);
+    }
+    return line;
+  }
+
+  // at is the index of the last of the starts at or before time, or -1.
+  function at(starts, time) {
+    let lo = 0, hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  // follow marks what is playing at time in one track; past the end of a
+  // thing by more than slack (a pause) nothing is.
+  function follow(t, time, slack, mark) {
+    const i = at(t.starts, time + 0.05);
+    const next = i >= 0 && time <= t.ends[i] + slack ? t.nodes[i] : null;
+    if (next === t.current) return false;
+    if (t.current) mark(t.current, false);
+    if (next) mark(next, true);
+    t.current = next;
+    return next !== null;
+  }
+
+  function highlight(page, time, scroll) {
+    const line = timeline(page);
+    if (!line) return;
+    const moved = follow(line.segments, time, 1, (seg, on) => {
+      seg.classList.toggle('is-current', on);
+      if (on) seg.setAttribute('aria-current', 'true');
+      else seg.removeAttribute('aria-current');
+    });
+    follow(line.words, time, 0.3, (word, on) => word.classList.toggle('is-current', on));
+    if (moved && scroll) line.segments.current.scrollIntoView({ block: 'nearest' });
+  }
+
+  function playerOf(node) {
+    const page = node.closest('[data-testid="job-page"]') || document;
+    return { page: page, audio: byTestId(page, 'player') };
+  }
+
+  function play(audio) {
     const playing = audio.play();
     if (playing) playing.catch(() => {}); // autoplay refused: the seek still stands
+  }
+
+  function seek(audio, page, time) {
+    audio.currentTime = Math.max(0, Math.min(time, audio.duration || Infinity));
+    highlight(page, audio.currentTime, false);
+  }
+
+  // Clicking a word or a line of the transcript plays from its start. A
+  // click that ends a text selection is left alone, so lines can still be
+  // copied, and so are clicks while the transcript is being edited.
+  document.addEventListener('click', (e) => {
+    const seg = e.target.closest && e.target.closest('[data-testid="segment"]');
+    if (!seg || seg.closest('.is-editing') || e.target.closest('a')) return;
+    if (String(window.getSelection()).length > 0 && !e.target.closest('button')) return;
+    const { page, audio } = playerOf(seg);
+    const from = e.target.closest('.word') || seg;
+    const start = parseFloat(from.dataset.start);
+    if (!audio || isNaN(start)) return;
+    seek(audio, page, start);
+    play(audio);
   });
 
   // Media events do not bubble, so listen in the capture phase.
   document.addEventListener('timeupdate', (e) => {
     if (!(e.target instanceof HTMLAudioElement)) return;
-    const page = e.target.closest('[data-testid="job-page"]') || document;
+    const { page } = playerOf(e.target);
     highlight(page, e.target.currentTime, !e.target.paused);
   }, true);
 
-  function highlight(page, time, follow) {
-    let current = null;
-    for (const seg of page.querySelectorAll('[data-testid="segment"]')) {
-      if (parseFloat(seg.dataset.start) <= time + 0.05) current = seg; // segments are in time order
-      else break;
+  const SKIP_SECONDS = 5;
+
+  function skip(audio, page, by) {
+    seek(audio, page, audio.currentTime + by);
+  }
+
+  // changeRate moves the speed select one step and applies it.
+  function changeRate(select, audio, step) {
+    const i = Math.max(0, Math.min(select.options.length - 1, select.selectedIndex + step));
+    select.selectedIndex = i;
+    audio.playbackRate = parseFloat(select.value);
+  }
+
+  // initPlayer shows the speed and skip controls of a transcript.
+  function initPlayer(root) {
+    const controls = byTestId(root, 'player-controls');
+    if (!controls || controls.dataset.ready) return;
+    controls.dataset.ready = 'true';
+    controls.hidden = false;
+    const { page, audio } = playerOf(controls);
+    const rate = byTestId(controls, 'playback-rate');
+    byTestId(controls, 'skip-back').addEventListener('click', () => skip(audio, page, -SKIP_SECONDS));
+    byTestId(controls, 'skip-forward').addEventListener('click', () => skip(audio, page, SKIP_SECONDS));
+    rate.addEventListener('change', () => { audio.playbackRate = parseFloat(rate.value); });
+    timeline(page); // measure the words now, not at the first frame of playback
+  }
+
+  // The shortcuts use Alt with a letter (by its key, not the character it
+  // types, which Option changes on a Mac) or comma and period: none of them
+  // types text or is taken by the browsers, so they work while editing.
+  document.addEventListener('keydown', (e) => {
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const controls = byTestId(document, 'player-controls');
+    if (!controls || controls.hidden) return;
+    const { page, audio } = playerOf(controls);
+    const rate = byTestId(controls, 'playback-rate');
+    switch (e.code) {
+      case 'KeyK': if (audio.paused) play(audio); else audio.pause(); break;
+      case 'KeyJ': skip(audio, page, -SKIP_SECONDS); break;
+      case 'KeyL': skip(audio, page, SKIP_SECONDS); break;
+      case 'Comma': changeRate(rate, audio, -1); break;
+      case 'Period': changeRate(rate, audio, 1); break;
+      default: return;
     }
-    if (current && time > parseFloat(current.dataset.end) + 1) current = null; // in a long silence
-    for (const seg of page.querySelectorAll('.segment.is-current')) {
-      if (seg !== current) {
-        seg.classList.remove('is-current');
-        seg.removeAttribute('aria-current');
+    e.preventDefault();
+  });
+
+  // ---- Editor ----
+
+  // initEditor binds the transcript's in-page editor. Editing loads the
+  // transcript's JSON, of the revision the page shows (its data-etag),
+  // puts each line's text in a text box, and Save sends the whole
+  // transcript back with If-Match: that revision. Lines left as they were
+  // keep their word timings; edited ones are sent without, so the server
+  // aligns the old timings to the new words. If someone saved in between,
+  // the server answers 412 with the current version, shown beside ours.
+  function initEditor(root) {
+    const view = byTestId(root, 'transcript-view');
+    const button = view && byTestId(view, 'edit-transcript');
+    if (!button || button.dataset.ready) return;
+    button.dataset.ready = 'true';
+    button.hidden = false;
+    const form = byTestId(view, 'editor');
+    const status = byTestId(form, 'editor-status');
+    const conflict = byTestId(form, 'conflict');
+    const list = byTestId(view, 'transcript');
+    let base = null; // the transcript being edited, as the JSON API gives it
+    let boxes = [];
+
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      status.textContent = 'Loading the transcript…';
+      const resp = await fetch(view.dataset.json, { cache: 'no-store', headers: { Accept: 'application/json' } }).catch(() => null);
+      const body = resp && resp.ok ? parseJSON(await resp.text()) : null;
+      button.disabled = false;
+      if (!body || resp.headers.get('ETag') !== view.dataset.etag || body.segments.length !== list.children.length) {
+        status.textContent = body
+          ? 'The transcript was changed since this page was loaded. Reload the page to edit the current version.'
+          : 'The transcript could not be loaded. Try again in a moment.';
+        return;
+      }
+      base = body;
+      boxes = Array.from(list.children).map((seg, i) => {
+        const text = byTestId(seg, 'segment-text');
+        const box = el('textarea', {
+          class: 'segment-input', rows: Math.max(1, Math.ceil(base.segments[i].text.length / 80)),
+          'aria-label': 'Text of line ' + (i + 1) + ' at ' + clock(base.segments[i].start),
+          'data-testid': 'segment-input',
+        });
+        box.value = base.segments[i].text;
+        text.hidden = true;
+        text.after(box);
+        return box;
+      });
+      view.classList.add('is-editing');
+      button.hidden = true;
+      form.hidden = false;
+      status.textContent = '';
+      boxes[0].focus();
+    });
+
+    function stop() {
+      for (const box of boxes) {
+        box.previousElementSibling.hidden = false;
+        box.remove();
+      }
+      boxes = [];
+      conflict.replaceChildren();
+      view.classList.remove('is-editing');
+      form.hidden = true;
+      button.hidden = false;
+      button.focus();
+    }
+
+    // mine is the transcript as edited: speakers renamed, edited lines
+    // without their words.
+    function mine() {
+      const names = new Map();
+      for (const input of form.querySelectorAll('[data-testid="speaker-name"]')) {
+        names.set(input.dataset.speaker, input.value.trim() || input.dataset.speaker);
+      }
+      return {
+        language: base.language,
+        segments: base.segments.map((s, i) => {
+          const out = { start: s.start, end: s.end, text: boxes[i].value, speaker: names.get(s.speaker) || s.speaker };
+          if (boxes[i].value === s.text) out.words = s.words;
+          return out;
+        }),
+      };
+    }
+
+    async function save(etag, transcript) {
+      status.textContent = 'Saving…';
+      conflict.replaceChildren();
+      const resp = await fetch(view.dataset.json, {
+        method: 'PUT', body: JSON.stringify(transcript),
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'If-Match': etag },
+      }).catch(() => null);
+      const body = resp ? parseJSON(await resp.text()) : null;
+      if (resp && resp.status === 200) {
+        view.dataset.etag = resp.headers.get('ETag');
+        status.textContent = 'Saved.';
+        location.reload(); // the page draws the saved revision, word timings and all
+      } else if (resp && resp.status === 412 && body && body.current) {
+        status.textContent = '';
+        showConflict(transcript, body.current);
+      } else {
+        status.textContent = (body && body.error) || 'The transcript could not be saved. Try again in a moment.';
       }
     }
-    if (current && !current.classList.contains('is-current')) {
-      current.classList.add('is-current');
-      current.setAttribute('aria-current', 'true');
-      if (follow) current.scrollIntoView({ block: 'nearest' });
+
+    function version(title, testid, transcript) {
+      return el('section', {}, el('h3', {}, title),
+        el('ol', { 'data-testid': testid }, ...transcript.segments.map((s) =>
+          el('li', {}, clock(s.start) + ' ' + (s.speaker ? s.speaker + ': ' : '') + s.text))));
     }
+
+    function showConflict(transcript, current) {
+      const keep = el('button', { type: 'button', class: 'button-primary', 'data-testid': 'keep-mine' }, 'Keep mine (save over)');
+      const take = el('button', { type: 'button', class: 'button-small', 'data-testid': 'take-theirs' }, 'Take theirs');
+      keep.addEventListener('click', () => save(current.etag, transcript));
+      take.addEventListener('click', () => location.reload());
+      conflict.replaceChildren(el('div', { class: 'alert alert-warning' },
+        el('p', {}, el('strong', {}, 'Someone saved another version while you were editing; yours was not saved.')),
+        el('div', { class: 'conflict-versions' },
+          version('Your version', 'conflict-mine', transcript),
+          version('The current version', 'conflict-theirs', current.transcript)),
+        el('div', { class: 'editor-actions' }, keep, take)));
+    }
+
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      save(view.dataset.etag, mine());
+    });
+    byTestId(form, 'editor-cancel').addEventListener('click', stop);
+  }
+
+  // ---- Connection ----
+
+  // watchConnection says so while an EventSource is reconnecting after an
+  // error (the browser retries by itself) and clears it once open again.
+  function watchConnection(source) {
+    const notice = byTestId(document, 'connection-status');
+    if (!notice) return;
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CONNECTING) notice.textContent = 'Connection lost — retrying…';
+    });
+    source.addEventListener('open', () => { notice.textContent = ''; });
   }
 
   // ---- Copy ----

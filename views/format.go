@@ -143,3 +143,32 @@ func errorStatus(code int) string {
 	}
 	return strconv.Itoa(code)
 }
+
+// playbackRates are the speeds the player offers, as the <select> lists them.
+var playbackRates = []struct{ value, label string }{
+	{"0.5", "0.5×"}, {"0.75", "0.75×"}, {"1", "1×"}, {"1.25", "1.25×"}, {"1.5", "1.5×"}, {"1.75", "1.75×"}, {"2", "2×"},
+}
+
+// shortcuts are the player's keyboard shortcuts, as the job page lists them;
+// app.js binds them. Alt with a letter or comma and period: free in the
+// browsers and in text boxes, so they work while editing.
+var shortcuts = []struct {
+	keys []string
+	does string
+}{
+	{[]string{"Alt", "K"}, "Play or pause"},
+	{[]string{"Alt", "J"}, "Back 5 seconds"},
+	{[]string{"Alt", "L"}, "Forward 5 seconds"},
+	{[]string{"Alt", ","}, "Slower"},
+	{[]string{"Alt", "."}, "Faster"},
+}
+
+// between is the separator written before the ith item of a list: none
+// before the first. (templ turns line breaks between elements into spaces,
+// so a separator on a line of its own would come with one.)
+func between(i int, sep string) string {
+	if i == 0 {
+		return ""
+	}
+	return sep
+}

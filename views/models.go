@@ -60,6 +60,16 @@ type HomeModel struct {
 type Segment struct {
 	Start, End float64
 	Text       string
+	Speaker    string // empty when the upstream does not tell speakers apart
+	// Words are the segment's text word by word with their timings, for the
+	// player to follow; empty when the timings do not match the text.
+	Words []Word
+}
+
+// Word is one word of a segment's text and when it is spoken.
+type Word struct {
+	Text       string
+	Start, End float64
 }
 
 // JobModel is one job: live status while running, transcript when done.
@@ -73,6 +83,21 @@ type JobModel struct {
 type Transcript struct {
 	Segments []Segment
 	Text     string
+	ETag     string // the revision shown, which the in-page editor saves over
+}
+
+// Speakers are the distinct speakers of the transcript, in order of first
+// appearance; the editor renames each once for all its segments.
+func (t Transcript) Speakers() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range t.Segments {
+		if s.Speaker != "" && !seen[s.Speaker] {
+			seen[s.Speaker] = true
+			out = append(out, s.Speaker)
+		}
+	}
+	return out
 }
 
 // DeliveryHealthModel summarises how the user's jobs learnt their final state.

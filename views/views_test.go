@@ -125,7 +125,7 @@ func TestLayout(t *testing.T) {
 	t.Run("NoInlineStyleOrScript", func(t *testing.T) {
 		pages := map[string]templ.Component{
 			"home":     HomePage(HomeModel{Layout: signedIn, Jobs: []Job{completedJob()}}),
-			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: []Segment{{0, 1, "hi"}}}}),
+			"job":      JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: []Segment{{Start: 0, End: 1, Text: "hi"}}}}),
 			"delivery": DeliveryHealthPage(DeliveryHealthModel{Layout: signedIn, WebhooksStale: true}),
 		}
 		for name, c := range pages {
@@ -313,7 +313,7 @@ func TestHomePage(t *testing.T) {
 }
 
 func TestJobPage(t *testing.T) {
-	segments := []Segment{{0, 2.5, "hello world"}, {2.5, 65, "this is a test"}}
+	segments := []Segment{{Start: 0, End: 2.5, Text: "hello world"}, {Start: 2.5, End: 65, Text: "this is a test"}}
 	t.Run("Completed", func(t *testing.T) {
 		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: Transcript{Segments: segments, Text: "hello world this is a test"}}))
 		player := byTestID(doc, "player")
@@ -400,7 +400,7 @@ func TestJobPage(t *testing.T) {
 	t.Run("EscapesText", func(t *testing.T) {
 		j := completedJob()
 		j.Filename = `"><img src=x onerror=alert(1)>`
-		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Transcript: Transcript{Segments: []Segment{{0, 1, "<b>bold</b>"}}, Text: "<b>bold</b>"}}))
+		_, html := render(t, JobPage(JobModel{Layout: signedIn, Job: j, Transcript: Transcript{Segments: []Segment{{Start: 0, End: 1, Text: "<b>bold</b>"}}, Text: "<b>bold</b>"}}))
 		if strings.Contains(html, "<img src=x") || strings.Contains(html, "<b>bold") {
 			t.Errorf("unescaped text in:\n%s", html)
 		}
@@ -532,7 +532,7 @@ func TestFragments(t *testing.T) {
 		}
 	})
 	t.Run("BodyCompleted", func(t *testing.T) {
-		tr := Transcript{Segments: []Segment{{0, 2, "hello"}}, Text: "hello"}
+		tr := Transcript{Segments: []Segment{{Start: 0, End: 2, Text: "hello"}}, Text: "hello"}
 		doc, _ := render(t, JobBody(completedJob(), tr))
 		body := oneElement(t, doc, "job-body")
 		if got, want := body.Find(`[data-testid="segment"]`).Length(), 1; got != want {
@@ -561,4 +561,99 @@ func TestFragments(t *testing.T) {
 			t.Errorf("a running job's body should only say it is waiting")
 		}
 	})
+}
+
+func TestTranscriptWords(t *testing.T) {
+	tr := Transcript{ETag: `"rev-7"`, Text: "Hello, world. Hi.", Segments: []Segment{
+		{Start: 0, End: 2, Text: "Hello, world.", Speaker: "Ada",
+			Words: []Word{{Text: "Hello,", Start: 0.25, End: 0.75}, {Text: "world.", Start: 1, End: 1.5}}},
+		{Start: 3, End: 4, Text: "Hi.", Speaker: "Grace"},
+		{Start: 5, End: 6, Text: "Bye.", Speaker: "Ada"},
+	}}
+	doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: completedJob(), Transcript: tr}))
+	t.Run("WordsCarryTimes", func(t *testing.T) {
+		words := byTestID(doc, "segment").Eq(0).Find(".word")
+		if got, want := words.Length(), 2; got != want {
+			t.Fatalf("words = %d, want %d", got, want)
+		}
+		if got, want := words.Eq(1).AttrOr("data-start", "")+"-"+words.Eq(1).AttrOr("data-end", ""), "1.000-1.500"; got != want {
+			t.Errorf("second word times = %q, want %q", got, want)
+		}
+		if got, want := byTestID(doc, "segment").Eq(0).Find(`[data-testid="segment-text"]`).Text(), "Hello, world."; got != want {
+			t.Errorf("segment text = %q, want %q", got, want)
+		}
+	})
+	t.Run("NoWordsOneSpan", func(t *testing.T) {
+		second := byTestID(doc, "segment").Eq(1)
+		if got := second.Find(".word").Length(); got != 0 {
+			t.Errorf("a segment without word timings has %d word spans", got)
+		}
+		if got, want := second.Find(`[data-testid="segment-text"]`).Text(), "Hi."; got != want {
+			t.Errorf("segment text = %q, want %q", got, want)
+		}
+	})
+	t.Run("SpeakerLabels", func(t *testing.T) {
+		var got []string
+		byTestID(doc, "segment-speaker").Each(func(_ int, s *goquery.Selection) { got = append(got, s.Text()) })
+		if want := []string{"Ada", "Grace", "Ada"}; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("speaker labels = %q, want %q", got, want)
+		}
+	})
+	t.Run("EditorSpeakers", func(t *testing.T) {
+		inputs := byTestID(doc, "speaker-name")
+		var got []string
+		inputs.Each(func(_ int, s *goquery.Selection) {
+			got = append(got, s.AttrOr("data-speaker", "")+"="+s.AttrOr("value", ""))
+			if s.Closest("label").Length() != 1 {
+				t.Errorf("speaker input %q has no label", s.AttrOr("data-speaker", ""))
+			}
+		})
+		if want := "Ada=Ada,Grace=Grace"; strings.Join(got, ",") != want {
+			t.Errorf("speaker inputs = %q, want %s (one per distinct speaker)", got, want)
+		}
+		if _, hidden := byTestID(doc, "editor").Attr("hidden"); !hidden {
+			t.Errorf("the editor shows without JavaScript")
+		}
+		if got, want := byTestID(doc, "conflict").AttrOr("role", ""), "alert"; got != want {
+			t.Errorf("conflict role = %q, want %q", got, want)
+		}
+	})
+	t.Run("ETag", func(t *testing.T) {
+		view := byTestID(doc, "transcript-view")
+		if got, want := view.AttrOr("data-etag", ""), `"rev-7"`; got != want {
+			t.Errorf("data-etag = %q, want %q", got, want)
+		}
+		if got, want := view.AttrOr("data-json", ""), "/jobs/j1/transcript.json"; got != want {
+			t.Errorf("data-json = %q, want %q", got, want)
+		}
+		if byTestID(doc, "edit-transcript").Length() != 1 {
+			t.Errorf("no edit button")
+		}
+	})
+	t.Run("Shortcuts", func(t *testing.T) {
+		var got []string
+		byTestID(doc, "shortcuts").Find("dt").Each(func(_ int, s *goquery.Selection) { got = append(got, s.Text()) })
+		if want := "Alt+K,Alt+J,Alt+L,Alt+,,Alt+."; strings.Join(got, ",") != want {
+			t.Errorf("shortcuts = %q, want %s", got, want)
+		}
+		if got, want := byTestID(doc, "playback-rate").Find("option[selected]").AttrOr("value", ""), "1"; got != want {
+			t.Errorf("selected speed = %q, want %q", got, want)
+		}
+		if got := byTestID(doc, "playback-rate").Closest("label").Length(); got != 1 {
+			t.Errorf("the speed select has no label")
+		}
+	})
+	t.Run("ConnectionStatus", func(t *testing.T) {
+		status := byTestID(doc, "connection-status")
+		if status.AttrOr("role", "") != "status" || strings.TrimSpace(status.Text()) != "" {
+			t.Errorf("connection status = role %q text %q, want an empty role=status", status.AttrOr("role", ""), status.Text())
+		}
+	})
+}
+
+func TestTranscriptSpeakersNone(t *testing.T) {
+	doc, _ := render(t, JobBody(completedJob(), Transcript{Segments: []Segment{{Start: 0, End: 1, Text: "hi"}}, Text: "hi"}))
+	if n := byTestID(doc, "speakers").Length() + byTestID(doc, "segment-speaker").Length(); n != 0 {
+		t.Errorf("a transcript without speakers shows %d speaker elements", n)
+	}
 }

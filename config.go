@@ -45,8 +45,7 @@ func (c *Config) table() *settings.Table {
 	return settings.New("scribe serve",
 		settings.Setting{Env: "SCRIBE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8080"),
 			Help: "listen address"},
-		settings.Setting{Env: "SCRIBE_DATA_DIR", Flag: "data-dir", Value: settings.String(&c.DataDir, "./data"),
-			Help: "directory for the database and uploads"},
+		dataDirSetting(&c.DataDir),
 		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
 			Help: "base URL the upstream posts webhooks to; empty means http:// and the listen address"},
 		settings.Setting{Env: "DEEPSCRIPT_URL", Flag: "deepscript-url", Value: settings.URL(&c.DeepScriptURL, ""),
@@ -81,6 +80,13 @@ func (c *Config) table() *settings.Table {
 		settings.Setting{Env: "SCRIBE_METRICS_TOKEN", Flag: "metrics-token", Value: settings.String(&c.MetricsToken, ""),
 			Help: "serve /metrics on the main listener to requests with Authorization: Bearer TOKEN; empty means 404 there"},
 	)
+}
+
+// dataDirSetting is the data directory's setting, which scribe backup
+// shares.
+func dataDirSetting(p *string) settings.Setting {
+	return settings.Setting{Env: "SCRIBE_DATA_DIR", Flag: "data-dir", Value: settings.String(p, "./data"),
+		Help: "directory for the database and uploads"}
 }
 
 // loadConfig reads the environment, then flags from args, which override

@@ -46,9 +46,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	switch command {
 	case "engine":
 		return engine.Main(ctx, args, getenv, stdout)
+	case "backup":
+		return backup(ctx, args, getenv, stdout)
 	case "serve":
 	default:
-		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve or engine", command)}
+		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve, engine or backup", command)}
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

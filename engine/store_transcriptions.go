@@ -110,7 +110,8 @@ func (s *store) IdempotentTranscription(ctx context.Context, key string) (id, sh
 }
 
 // CreateTranscription stores a new queued job, or returns the job an
-// earlier submit with the same Idempotency-Key created. It charges the
+// earlier submit with the same Idempotency-Key created; errQueueFull when
+// maxQueued jobs already wait. It charges the
 // balance and queues balance.low when the charge crosses the threshold.
 func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (createOutcome, error) {
 	var out createOutcome
@@ -139,6 +140,19 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 				}
 				out.Transcription, out.Existing = t, true
 				return nil
+			}
+		}
+		// Counted in the creating transaction, which holds the write lock
+		// from BEGIN (_txlock=immediate), so concurrent creates cannot
+		// overshoot the cap.
+		if s.maxQueued > 0 {
+			var queued int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM transcriptions WHERE status = ?`,
+				deepscript.StatusQueued).Scan(&queued); err != nil {
+				return fmt.Errorf("store: unable to count queued transcriptions: %w", err)
+			}
+			if queued >= s.maxQueued {
+				return errQueueFull
 			}
 		}
 		if in.WebhookURL != "" {

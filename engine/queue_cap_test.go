@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"scribe/deepscript"
+)
+
+// TestQueueCap fills a queue capped at two behind a job the only worker
+// holds, and checks that the next create is refused with 429 and
+// Retry-After until a queued job is deleted or taken up, while replaying
+// an existing Idempotency-Key still answers as before.
+func TestQueueCap(t *testing.T) {
+	rec := &scripted{gate: make(chan struct{})}
+	e := startEngine(t, func(c *Config) { c.Recognizer = rec; c.MaxQueued = 2 })
+	running := e.mustSubmit(clips.short, nil)
+	e.waitStatus(running.ID, deepscript.StatusProcessing, 5*time.Second)
+	key := http.Header{"Idempotency-Key": {"queued-1"}}
+	status, body := e.submit(clips.short, nil, key)
+	if status != http.StatusCreated {
+		t.Fatalf("first queued: %d %s", status, body)
+	}
+	first := decode[deepscript.Transcription](t, body)
+	second := e.mustSubmit(clips.other, nil)
+
+	// The app's client, so the test also shows it reads the Retry-After.
+	client := deepscript.New(e.URL(), testAPIKey, nil)
+	full := func(t *testing.T) {
+		t.Helper()
+		f, err := os.Open(clips.short)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = client.CreateTranscription(context.Background(), deepscript.CreateRequest{File: f, Filename: "short.wav"})
+		var apiErr *deepscript.APIError
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("create with a full queue: %v, want an API error", err)
+		}
+		if apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != deepscript.CodeRateLimited || apiErr.RetryAfter != 30*time.Second {
+			t.Fatalf("create with a full queue: %d %s, Retry-After %v; want 429 rate_limited after 30s",
+				apiErr.StatusCode, apiErr.Code, apiErr.RetryAfter)
+		}
+	}
+	t.Run("Full", full)
+	t.Run("ReplayWhileFull", func(t *testing.T) {
+		status, body := e.submit(clips.short, nil, key)
+		if status != http.StatusOK || decode[deepscript.Transcription](t, body).ID != first.ID {
+			t.Fatalf("replay of a known key: %d %s, want 200 with %s", status, body, first.ID)
+		}
+	})
+	t.Run("AfterDelete", func(t *testing.T) {
+		if status, _ := e.request(http.MethodDelete, "/v1/transcriptions/"+second.ID, nil, nil); status != http.StatusNoContent {
+			t.Fatalf("DELETE: %d, want 204", status)
+		}
+		e.mustSubmit(clips.other, nil)
+		full(t)
+	})
+	t.Run("AfterFinish", func(t *testing.T) {
+		close(rec.gate) // the running job finishes and the worker takes the next
+		e.waitStatus(running.ID, deepscript.StatusCompleted, 5*time.Second)
+		e.waitStatus(first.ID, deepscript.StatusCompleted, 5*time.Second)
+		if status, body := e.submit(clips.short, nil, nil); status != http.StatusCreated {
+			t.Fatalf("create once the queue drained: %d %s, want 201", status, body)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,9 +31,9 @@ func TestQueueCap(t *testing.T) {
 
 	// The app's client, so the test also shows it reads the Retry-After.
 	client := deepscript.New(e.URL(), testAPIKey, nil)
-	full := func(t *testing.T) {
+	full := func(t *testing.T, path string) {
 		t.Helper()
-		f, err := os.Open(clips.short)
+		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +48,16 @@ func TestQueueCap(t *testing.T) {
 				apiErr.StatusCode, apiErr.Code, apiErr.RetryAfter)
 		}
 	}
-	t.Run("Full", full)
+	t.Run("Full", func(t *testing.T) { full(t, clips.short) })
+	t.Run("FullLargeUpload", func(t *testing.T) {
+		// Refused before its body is read: the client must still get the
+		// answer, not a broken connection.
+		path := filepath.Join(t.TempDir(), "large.wav")
+		if err := os.WriteFile(path, make([]byte, 8<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		full(t, path)
+	})
 	t.Run("ReplayWhileFull", func(t *testing.T) {
 		status, body := e.submit(clips.short, nil, key)
 		if status != http.StatusOK || decode[deepscript.Transcription](t, body).ID != first.ID {
@@ -59,7 +69,7 @@ func TestQueueCap(t *testing.T) {
 			t.Fatalf("DELETE: %d, want 204", status)
 		}
 		e.mustSubmit(clips.other, nil)
-		full(t)
+		full(t, clips.short)
 	})
 	t.Run("AfterFinish", func(t *testing.T) {
 		close(rec.gate) // the running job finishes and the worker takes the next
@@ -69,4 +79,43 @@ func TestQueueCap(t *testing.T) {
 			t.Fatalf("create once the queue drained: %d %s, want 201", status, body)
 		}
 	})
+}
+
+// TestQueueCapConcurrent sends eight creates at once to an empty queue
+// capped at two: the count in the creating transaction lets exactly two in.
+func TestQueueCapConcurrent(t *testing.T) {
+	rec := &scripted{gate: make(chan struct{})}
+	defer close(rec.gate)
+	e := startEngine(t, func(c *Config) { c.Recognizer = rec; c.MaxQueued = 2 })
+	running := e.mustSubmit(clips.short, nil)
+	e.waitStatus(running.ID, deepscript.StatusProcessing, 5*time.Second)
+	client := deepscript.New(e.URL(), testAPIKey, nil)
+	results := make(chan error, 8)
+	for range 8 {
+		go func() {
+			f, err := os.Open(clips.short)
+			if err != nil {
+				results <- err
+				return
+			}
+			defer f.Close()
+			_, err = client.CreateTranscription(context.Background(), deepscript.CreateRequest{File: f, Filename: "short.wav"})
+			results <- err
+		}()
+	}
+	created, refused := 0, 0
+	for range 8 {
+		var apiErr *deepscript.APIError
+		switch err := <-results; {
+		case err == nil:
+			created++
+		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Errorf("create: %v, want 201 or 429", err)
+		}
+	}
+	if created != 2 || refused != 6 {
+		t.Fatalf("%d created and %d refused, want 2 and 6", created, refused)
+	}
 }

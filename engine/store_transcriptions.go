@@ -145,15 +145,8 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 		// Counted in the creating transaction, which holds the write lock
 		// from BEGIN (_txlock=immediate), so concurrent creates cannot
 		// overshoot the cap.
-		if s.maxQueued > 0 {
-			var queued int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM transcriptions WHERE status = ?`,
-				deepscript.StatusQueued).Scan(&queued); err != nil {
-				return fmt.Errorf("store: unable to count queued transcriptions: %w", err)
-			}
-			if queued >= s.maxQueued {
-				return errQueueFull
-			}
+		if err := s.checkQueue(ctx, tx); err != nil {
+			return err
 		}
 		if in.WebhookURL != "" {
 			var n int
@@ -201,6 +194,30 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 		return err
 	})
 	return out, err
+}
+
+// CheckQueue returns errQueueFull when maxQueued jobs wait. It reads
+// without a lock, so a create may still be refused after it passes.
+func (s *store) CheckQueue(ctx context.Context) error {
+	return s.checkQueue(ctx, s.reader)
+}
+
+// checkQueue counts the queued jobs with q, a transaction or a pool.
+func (s *store) checkQueue(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) error {
+	if s.maxQueued <= 0 {
+		return nil
+	}
+	var queued int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM transcriptions WHERE status = ?`,
+		deepscript.StatusQueued).Scan(&queued); err != nil {
+		return fmt.Errorf("store: unable to count queued transcriptions: %w", err)
+	}
+	if queued >= s.maxQueued {
+		return errQueueFull
+	}
+	return nil
 }
 
 // ClaimNext takes the oldest runnable job for a worker: a queued one, or a

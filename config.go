@@ -39,6 +39,9 @@ type Config struct {
 	MetricsToken string
 }
 
+// minMetricsToken is the shortest SCRIBE_METRICS_TOKEN accepted.
+const minMetricsToken = 16
+
 // table declares the app's settings, each once; building it sets c to the
 // defaults.
 func (c *Config) table() *settings.Table {
@@ -131,6 +134,10 @@ func (c Config) Validate() error {
 		if n.n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", n.env))
 		}
+	}
+	// A short token could be guessed through the public listener.
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		errs = append(errs, fmt.Errorf("SCRIBE_METRICS_TOKEN must be at least %d characters", minMetricsToken))
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
 		errs = append(errs, errors.New("SCRIBE_METRICS_ADDR must differ from SCRIBE_ADDR"))

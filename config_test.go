@@ -51,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 			"SCRIBE_PUBLIC_URL": "https://scribe.example/", "SCRIBE_SIGNUP": "open",
 			"SCRIBE_MAX_FILES_PER_UPLOAD": "5", "SCRIBE_MAX_STREAMS_PER_USER": "0", "SCRIBE_MAX_QUEUED_PER_USER": "7",
 			"SCRIBE_MAX_FILE_DURATION": "90m", "SCRIBE_DAILY_AUDIO_PER_USER": "0", "SCRIBE_MIN_FREE_BYTES": "1048576",
-			"SCRIBE_METRICS_ADDR": "127.0.0.1:9100", "SCRIBE_METRICS_TOKEN": "t0ken",
+			"SCRIBE_METRICS_ADDR": "127.0.0.1:9100", "SCRIBE_METRICS_TOKEN": "0123456789abcdef",
 		}), io.Discard)
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +74,7 @@ func TestLoadConfig(t *testing.T) {
 			DailyAudioPerUser: 0, // no limit
 			MinFreeBytes:      1 << 20,
 			MetricsAddr:       "127.0.0.1:9100",
-			MetricsToken:      "t0ken",
+			MetricsToken:      "0123456789abcdef",
 		}
 		if got := c; got != want {
 			t.Fatalf("got %+v, want %+v", got, want)
@@ -140,6 +140,7 @@ func TestLoadConfig(t *testing.T) {
 		"NegativeDaily":     {nil, map[string]string{"SCRIBE_DAILY_AUDIO_PER_USER": "-1h"}, "SCRIBE_DAILY_AUDIO_PER_USER must not be negative"},
 		"BadMinFree":        {nil, map[string]string{"SCRIBE_MIN_FREE_BYTES": "64MiB"}, `SCRIBE_MIN_FREE_BYTES: "64MiB" is not a number of bytes`},
 		"NegativeMinFree":   {nil, map[string]string{"SCRIBE_MIN_FREE_BYTES": "-1"}, "SCRIBE_MIN_FREE_BYTES must not be negative"},
+		"ShortMetricsToken": {nil, map[string]string{"SCRIBE_METRICS_TOKEN": "secret"}, "SCRIBE_METRICS_TOKEN must be at least 16 characters"},
 		"MetricsOnMainAddr": {[]string{"-addr=127.0.0.1:9000", "-metrics-addr=127.0.0.1:9000"}, nil, "SCRIBE_METRICS_ADDR must differ from SCRIBE_ADDR"},
 	} {
 		t.Run(name, func(t *testing.T) {

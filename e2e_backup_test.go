@@ -49,6 +49,15 @@ func TestBackupCommand(t *testing.T) {
 			t.Fatal("the existing backup was changed")
 		}
 	})
+	t.Run("Help", func(t *testing.T) {
+		var out strings.Builder
+		if err := run(context.Background(), []string{"backup", "-h"}, env, &out); err != nil {
+			t.Fatalf("backup -h: %v, want nil after the usage", err)
+		}
+		if got, want := out.String(), "Usage: scribe backup [flags] FILE\n"; !strings.HasPrefix(got, want) || !strings.Contains(got, "(SCRIBE_DATA_DIR, default ./data)") {
+			t.Fatalf("usage %q, want it to start %q and name SCRIBE_DATA_DIR", got, want)
+		}
+	})
 	t.Run("NoFile", func(t *testing.T) {
 		err := run(context.Background(), []string{"backup"}, env, io.Discard)
 		var usage *settings.UsageError

@@ -23,7 +23,24 @@ type Config struct {
 	StaleAfter       time.Duration
 	MaxUploadBytes   int64
 	Signup           string // open, invite or closed
+
+	// Per-user limits (0 = no limit) and the disk reserve.
+	MaxFilesPerUpload int
+	MaxStreamsPerUser int
+	MaxQueuedPerUser  int
+	MaxFileDuration   time.Duration
+	DailyAudioPerUser time.Duration
+	MinFreeBytes      int64
+
+	// MetricsAddr, when set, serves /metrics on a listener of its own;
+	// MetricsToken, when set, serves it on the main listener to a Bearer of
+	// it. With neither, /metrics is not served.
+	MetricsAddr  string
+	MetricsToken string
 }
+
+// minMetricsToken is the shortest SCRIBE_METRICS_TOKEN accepted.
+const minMetricsToken = 16
 
 // table declares the app's settings, each once; building it sets c to the
 // defaults.
@@ -31,8 +48,7 @@ func (c *Config) table() *settings.Table {
 	return settings.New("scribe serve",
 		settings.Setting{Env: "SCRIBE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8080"),
 			Help: "listen address"},
-		settings.Setting{Env: "SCRIBE_DATA_DIR", Flag: "data-dir", Value: settings.String(&c.DataDir, "./data"),
-			Help: "directory for the database and uploads"},
+		dataDirSetting(&c.DataDir),
 		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
 			Help: "base URL the upstream posts webhooks to; empty means http:// and the listen address"},
 		settings.Setting{Env: "DEEPSCRIPT_URL", Flag: "deepscript-url", Value: settings.URL(&c.DeepScriptURL, ""),
@@ -47,7 +63,33 @@ func (c *Config) table() *settings.Table {
 			Help: "largest upload accepted"},
 		settings.Setting{Env: "SCRIBE_SIGNUP", Flag: "signup", Value: settings.String(&c.Signup, handlers.SignupInvite),
 			Help: "who may sign up: open, invite (an admin's link; the first account needs none) or closed"},
+		// The limit defaults are what a small team's server allows each
+		// person: a morning's recordings in one go, a working day of audio
+		// a day, and a browser's worth of open pages.
+		settings.Setting{Env: "SCRIBE_MAX_FILES_PER_UPLOAD", Flag: "max-files-per-upload", Value: settings.Int(&c.MaxFilesPerUpload, 20),
+			Help: "files one upload may carry, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_MAX_STREAMS_PER_USER", Flag: "max-streams-per-user", Value: settings.Int(&c.MaxStreamsPerUser, 32),
+			Help: "live event streams one person may hold open, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_MAX_QUEUED_PER_USER", Flag: "max-queued-per-user", Value: settings.Int(&c.MaxQueuedPerUser, 100),
+			Help: "jobs one person may have queued or processing, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_MAX_FILE_DURATION", Flag: "max-file-duration", Value: settings.Duration(&c.MaxFileDuration, 4*time.Hour),
+			Help: "longest audio file accepted, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_DAILY_AUDIO_PER_USER", Flag: "daily-audio-per-user", Value: settings.Duration(&c.DailyAudioPerUser, 12*time.Hour),
+			Help: "audio one person may upload in a rolling 24 hours, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_MIN_FREE_BYTES", Flag: "min-free-bytes", Value: settings.Bytes(&c.MinFreeBytes, 64<<20),
+			Help: "disk space uploads must leave free; below it uploads get 507 and /healthz reports the disk low"},
+		settings.Setting{Env: "SCRIBE_METRICS_ADDR", Flag: "metrics-addr", Value: settings.String(&c.MetricsAddr, ""),
+			Help: "address of a listener serving only /metrics; empty serves none"},
+		settings.Setting{Env: "SCRIBE_METRICS_TOKEN", Flag: "metrics-token", Value: settings.String(&c.MetricsToken, ""),
+			Help: "serve /metrics on the main listener to requests with Authorization: Bearer TOKEN; empty means 404 there"},
 	)
+}
+
+// dataDirSetting is the data directory's setting, which scribe backup
+// shares.
+func dataDirSetting(p *string) settings.Setting {
+	return settings.Setting{Env: "SCRIBE_DATA_DIR", Flag: "data-dir", Value: settings.String(p, "./data"),
+		Help: "directory for the database and uploads"}
 }
 
 // loadConfig reads the environment, then flags from args, which override
@@ -78,6 +120,28 @@ func (c Config) Validate() error {
 	if c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("SCRIBE_MAX_UPLOAD_BYTES must be positive"))
 	}
+	for _, n := range []struct {
+		env string
+		n   int64
+	}{
+		{"SCRIBE_MAX_FILES_PER_UPLOAD", int64(c.MaxFilesPerUpload)},
+		{"SCRIBE_MAX_STREAMS_PER_USER", int64(c.MaxStreamsPerUser)},
+		{"SCRIBE_MAX_QUEUED_PER_USER", int64(c.MaxQueuedPerUser)},
+		{"SCRIBE_MAX_FILE_DURATION", int64(c.MaxFileDuration)},
+		{"SCRIBE_DAILY_AUDIO_PER_USER", int64(c.DailyAudioPerUser)},
+		{"SCRIBE_MIN_FREE_BYTES", c.MinFreeBytes},
+	} {
+		if n.n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", n.env))
+		}
+	}
+	// A short token could be guessed through the public listener.
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		errs = append(errs, fmt.Errorf("SCRIBE_METRICS_TOKEN must be at least %d characters", minMetricsToken))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+		errs = append(errs, errors.New("SCRIBE_METRICS_ADDR must differ from SCRIBE_ADDR"))
+	}
 	if c.Signup != handlers.SignupOpen && c.Signup != handlers.SignupInvite && c.Signup != handlers.SignupClosed {
 		errs = append(errs, fmt.Errorf("SCRIBE_SIGNUP must be open, invite or closed, got %q", c.Signup))
 	}
@@ -85,6 +149,17 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("DEEPSCRIPT_API_KEY is required with DEEPSCRIPT_URL"))
 	}
 	return errors.Join(errs...)
+}
+
+// limits are the per-user limits the handlers enforce.
+func (c Config) limits() handlers.Limits {
+	return handlers.Limits{
+		FilesPerUpload: c.MaxFilesPerUpload,
+		StreamsPerUser: c.MaxStreamsPerUser,
+		QueuedPerUser:  c.MaxQueuedPerUser,
+		MaxFileSeconds: c.MaxFileDuration.Seconds(),
+		DailySeconds:   c.DailyAudioPerUser.Seconds(),
+	}
 }
 
 // webhookURL is where the upstream delivers events.

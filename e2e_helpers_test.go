@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ type testApp struct {
 	URL     string
 	DataDir string
 	stop    func()
+	lines   atomic.Int64 // lines the app has written to its stdout
 }
 
 // startApp boots scribe with run on a free port. env adds to and overrides
@@ -76,11 +78,13 @@ func startApp(t *testing.T, env map[string]string) *testApp {
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
+	app := &testApp{DataDir: vars["SCRIBE_DATA_DIR"]}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sent := false
 		for sc.Scan() {
+			app.lines.Add(1)
 			line := sc.Text()
 			if testing.Verbose() {
 				t.Log(line)
@@ -92,7 +96,6 @@ func startApp(t *testing.T, env map[string]string) *testApp {
 		}
 		io.Copy(io.Discard, pr)
 	}()
-	app := &testApp{DataDir: vars["SCRIBE_DATA_DIR"]}
 	stopped := false
 	app.stop = func() {
 		if stopped {

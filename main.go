@@ -1,8 +1,9 @@
 // Command scribe is a web app for transcribing audio through a DeepScript
 // API upstream; with no upstream configured it runs its own offline engine.
 //
-//	scribe [serve] [flags]   the web app (default)
-//	scribe engine [flags]    the DeepScript-compatible engine on its own
+//	scribe [serve] [flags]       the web app (default)
+//	scribe engine [flags]        the DeepScript-compatible engine on its own
+//	scribe backup [flags] FILE   a consistent copy of the database, app running or not
 package main
 
 import (

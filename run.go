@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -33,21 +34,6 @@ import (
 // drainTimeout bounds how long shutdown waits for requests in flight.
 const drainTimeout = 20 * time.Second
 
-// minFreeBytes is the disk space uploads must leave free for the database
-// and the engine; below it uploads get 507 and /healthz says the disk is low.
-const minFreeBytes = 64 << 20
-
-// defaultLimits are what a small team's server allows each person: a
-// morning's recordings in one go, a working day of audio a day, and a
-// browser's worth of open pages.
-var defaultLimits = handlers.Limits{
-	FilesPerUpload: 20,
-	StreamsPerUser: 32,
-	QueuedPerUser:  100,
-	MaxFileSeconds: 4 * 60 * 60,
-	DailySeconds:   12 * 60 * 60,
-}
-
 // run is the whole program: it parses args (a command, serve by default,
 // then flags), opens every component, serves until ctx ends, then closes
 // them in reverse order. Tests call it too; it writes "scribe: listening on
@@ -60,9 +46,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	switch command {
 	case "engine":
 		return engine.Main(ctx, args, getenv, stdout)
+	case "backup":
+		return backup(ctx, args, getenv, stdout)
 	case "serve":
 	default:
-		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve or engine", command)}
+		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve, engine or backup", command)}
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -117,6 +105,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("unable to listen on %s: %w", cfg.Addr, err)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("unable to listen on %s for metrics: %w", cfg.MetricsAddr, err)
+		}
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
@@ -137,11 +132,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
-		MinFreeBytes:   minFreeBytes,
+		MinFreeBytes:   cfg.MinFreeBytes,
 		EngineName:     engineName,
-		Limits:         defaultLimits,
+		Limits:         cfg.limits(),
 		Signup:         cfg.Signup,
 		PublicURL:      cfg.PublicURL,
+		MetricsToken:   cfg.MetricsToken,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.
@@ -159,28 +155,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		workers.Wait()
 	}()
 
-	srv := &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	serveErr := make(chan error, 1)
+	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	srv := &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
+	// Each server's Serve reports here once; shutdown collects both.
+	serveErr := make(chan error, 2)
+	servers := []*http.Server{srv}
+	if metricsLn != nil {
+		msrv := &http.Server{Handler: h.MetricsRoutes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+		servers = append(servers, msrv)
+		go func() { serveErr <- msrv.Serve(metricsLn) }()
+		fmt.Fprintf(stdout, "scribe: metrics on http://%s/metrics\n", metricsLn.Addr())
+	}
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "scribe: listening on %s (upstream %s)\n", cfg.PublicURL, upstreamURL)
 
+	pending := len(servers) // Serve calls yet to return
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		return fmt.Errorf("http server: %w", err)
+		pending--
+		failed = fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
 	close(draining) // ends event streams, which Shutdown would otherwise wait for
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	// The metrics listener goes last, so scrapes see the drain.
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			failed = cmp.Or(failed, fmt.Errorf("http shutdown: %w", err))
+		}
 	}
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range pending {
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			failed = cmp.Or(failed, err)
+		}
 	}
-	return nil
+	return failed
 }
 
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -126,5 +127,28 @@ func TestLibraryRules(t *testing.T) {
 	h.Set("webhook-signature", "v1,Zm9yZ2Vk "+h.Get("webhook-signature"))
 	if err := wh.Verify(body, h); err != nil {
 		t.Errorf("valid among several: %v", err)
+	}
+}
+
+// TestVerifyWebhookDoesNotCopyBody checks that verifying a 16 MiB delivery
+// allocates next to nothing: the receiver budgets memory for bodies, not
+// for copies of them.
+func TestVerifyWebhookDoesNotCopyBody(t *testing.T) {
+	secret := newSecret(t)
+	now := time.Unix(1_800_000_000, 0)
+	body := make([]byte, 16<<20)
+	for name, header := range map[string]http.Header{
+		"Genuine": signed(t, secret, "msg_1", now, body),
+		"Forged":  signed(t, newSecret(t), "msg_1", now, body),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			VerifyWebhook(secret, header, body, now)
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
+				t.Errorf("verifying a 16 MiB body allocated %d bytes, want under 64 KiB", got)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ type Config struct {
 	WebhookRetry   []time.Duration // delays between delivery attempts, then give up
 	WebhookTimeout time.Duration   // per delivery attempt
 	MaxUploadBytes int64           // largest accepted audio file
+	MaxQueued      int             // jobs waiting to be processed before creates get 429; 0 = no cap
 
 	// BalanceSeconds is the audio seconds the account may submit (0 =
 	// unlimited); BalanceLowSeconds the threshold for balance.low (0 =
@@ -83,6 +84,8 @@ func (c *Config) table() *settings.Table {
 			Help:  "comma list of delays between webhook attempts"},
 		settings.Setting{Env: "SCRIBE_ENGINE_MAX_UPLOAD_BYTES", Flag: "max-upload-bytes", Value: settings.Bytes(&c.MaxUploadBytes, 2<<30),
 			Help: "largest accepted upload"},
+		settings.Setting{Env: "SCRIBE_ENGINE_MAX_QUEUED", Flag: "max-queued", Value: settings.Int(&c.MaxQueued, 1000),
+			Help: "jobs waiting to be processed before new ones get 429 with Retry-After, 0 = no cap"},
 		settings.Setting{Env: "SCRIBE_ENGINE_BALANCE_SECONDS", Flag: "balance-seconds", Value: settings.Float(&c.BalanceSeconds, 0),
 			Help: "audio seconds the account may use, 0 = unlimited"},
 		settings.Setting{Env: "SCRIBE_ENGINE_BALANCE_LOW_SECONDS", Flag: "balance-low-seconds", Value: settings.Float(&c.BalanceLowSeconds, 0),
@@ -133,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUploadBytes <= 0 {
 		bad("max upload bytes must be positive")
+	}
+	if c.MaxQueued < 0 {
+		bad("max queued must not be negative, not %d", c.MaxQueued)
 	}
 	if c.BalanceSeconds < 0 || c.BalanceLowSeconds < 0 {
 		bad("balance settings must not be negative")

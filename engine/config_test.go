@@ -26,7 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.Addr != "127.0.0.1:8081" || c.DataDir != "./data/engine" || c.APIKey != "" || c.Workers != runtime.NumCPU() ||
 			c.MaxUploadBytes != 2<<30 || c.BalanceSeconds != 0 || c.BalanceLowSeconds != 0 || c.RecognizerKind != RecognizerPocketsphinx ||
-			c.WebhookTimeout != 15*time.Second || c.PingInterval != 10*time.Second {
+			c.WebhookTimeout != 15*time.Second || c.PingInterval != 10*time.Second || c.MaxQueued != 1000 {
 			t.Errorf("defaults %+v", c)
 		}
 		if got, want := fmt.Sprint(c.WebhookRetry), "[5s 5m0s 30m0s 2h0m0s 5h0m0s 10h0m0s]"; got != want {
@@ -43,6 +43,7 @@ func TestLoadConfig(t *testing.T) {
 		"SCRIBE_ENGINE_WORKERS":             "3",
 		"SCRIBE_ENGINE_WEBHOOK_RETRY":       "10ms, 1s",
 		"SCRIBE_ENGINE_MAX_UPLOAD_BYTES":    "1000",
+		"SCRIBE_ENGINE_MAX_QUEUED":          "0",
 		"SCRIBE_ENGINE_BALANCE_SECONDS":     "3600",
 		"SCRIBE_ENGINE_BALANCE_LOW_SECONDS": "600",
 		"SCRIBE_ENGINE_RECOGNIZER":          "http",
@@ -56,7 +57,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Addr != "0.0.0.0:9000" || c.DataDir != "/var/lib/engine" || c.APIKey != "k" || c.Workers != 3 ||
-			c.MaxUploadBytes != 1000 || c.BalanceSeconds != 3600 || c.BalanceLowSeconds != 600 ||
+			c.MaxUploadBytes != 1000 || c.MaxQueued != 0 || c.BalanceSeconds != 3600 || c.BalanceLowSeconds != 600 ||
 			c.RecognizerKind != "http" || c.RecognizerURL != "http://127.0.0.1:8000" || c.RecognizerKey != "rk" || c.RecognizerModel != "whisper-1" {
 			t.Errorf("config %+v", c)
 		}
@@ -99,6 +100,7 @@ func TestLoadConfig(t *testing.T) {
 		"BadWorkers":    {nil, map[string]string{"SCRIBE_ENGINE_WORKERS": "many"}, `SCRIBE_ENGINE_WORKERS: "many" is not a whole number like 4`},
 		"BadRetry":      {nil, map[string]string{"SCRIBE_ENGINE_WEBHOOK_RETRY": "soon"}, `SCRIBE_ENGINE_WEBHOOK_RETRY: "soon" is not a list of durations`},
 		"BadMaxBytes":   {nil, map[string]string{"SCRIBE_ENGINE_MAX_UPLOAD_BYTES": "2GiB"}, `SCRIBE_ENGINE_MAX_UPLOAD_BYTES: "2GiB" is not a number of bytes`},
+		"BadMaxQueued":  {nil, map[string]string{"SCRIBE_ENGINE_MAX_QUEUED": "1k"}, `SCRIBE_ENGINE_MAX_QUEUED: "1k" is not a whole number like 4`},
 		"BadBalance":    {nil, map[string]string{"SCRIBE_ENGINE_BALANCE_SECONDS": "1h"}, `SCRIBE_ENGINE_BALANCE_SECONDS: "1h" is not a number like 3600`},
 		"BadBalanceLow": {nil, map[string]string{"SCRIBE_ENGINE_BALANCE_LOW_SECONDS": "Inf"}, `SCRIBE_ENGINE_BALANCE_LOW_SECONDS: "Inf" is not a number`},
 		"BadRecognizer": {nil, map[string]string{"SCRIBE_ENGINE_RECOGNIZER_URL": "localhost:8000"}, `SCRIBE_ENGINE_RECOGNIZER_URL: "localhost:8000" is not an http(s) URL`},
@@ -127,6 +129,7 @@ func TestLoadConfig(t *testing.T) {
 			"ZeroRetry":         {func(c *Config) { c.WebhookRetry = []time.Duration{0} }, "webhook retry delays must be positive"},
 			"ZeroMaxBytes":      {func(c *Config) { c.MaxUploadBytes = 0 }, "max upload bytes must be positive"},
 			"NegativeBalance":   {func(c *Config) { c.BalanceSeconds = -1 }, "balance settings must not be negative"},
+			"NegativeMaxQueued": {func(c *Config) { c.MaxQueued = -1 }, "max queued must not be negative, not -1"},
 			"UnknownRecognizer": {func(c *Config) { c.RecognizerKind = "whisper" }, `unknown recognizer "whisper"`},
 			"HTTPWithoutURL":    {func(c *Config) { c.RecognizerKind = RecognizerHTTP }, "the http recognizer needs a URL"},
 		} {

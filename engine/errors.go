@@ -6,9 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"scribe/deepscript"
 )
+
+// queueFullRetryAfter is the Retry-After of a 429 for a full queue: long
+// enough for a worker to take a job off it, short enough that a submitter
+// waiting on it does not sit idle long after room opens.
+const queueFullRetryAfter = 30 * time.Second
 
 // apiError is a client-facing failure: the HTTP status and the contract's
 // error code and message.
@@ -45,6 +52,9 @@ func apiErrorOf(err error) *apiError {
 	case errors.Is(err, errInsufficientBalance):
 		return &apiError{http.StatusPaymentRequired, deepscript.CodeInsufficientBalance,
 			"the remaining balance is smaller than the duration of this audio"}
+	case errors.Is(err, errQueueFull):
+		return &apiError{http.StatusTooManyRequests, deepscript.CodeRateLimited,
+			"too many transcriptions are waiting; try again after Retry-After seconds"}
 	case errors.Is(err, errWebhookNotFound):
 		return &apiError{http.StatusUnprocessableEntity, deepscript.CodeInvalidWebhookURL,
 			"webhook_url must equal the url of an endpoint registered with POST /v1/webhooks"}
@@ -59,6 +69,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae == nil {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		ae = &apiError{http.StatusInternalServerError, deepscript.CodeInternal, "internal error"}
+	}
+	if ae.Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(queueFullRetryAfter/time.Second)))
 	}
 	writeJSON(w, ae.Status, deepscript.ErrorResponse{Error: deepscript.ErrorBody{Code: ae.Code, Message: ae.Message}})
 }

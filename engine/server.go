@@ -78,6 +78,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	closers = append(closers, s.store.Close)
 	s.store.grantSeconds, s.store.lowSeconds = cfg.BalanceSeconds, cfg.BalanceLowSeconds
+	s.store.maxQueued = cfg.MaxQueued
 	// Jobs a previous process was running start again from the beginning.
 	if err := s.store.ReleaseAll(ctx); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ var (
 	errDuplicateURL        = errors.New("store: webhook url already registered")
 	errInsufficientBalance = errors.New("store: insufficient balance")
 	errWebhookNotFound     = errors.New("store: webhook url not registered")
+	errQueueFull           = errors.New("store: the queue is full")
 )
 
 // idempotencyTTL is how long an Idempotency-Key maps to its transcription.
@@ -38,6 +39,10 @@ type store struct {
 	// grantSeconds is the configured balance (0 = unlimited) and
 	// lowSeconds the threshold under which balance.low is sent.
 	grantSeconds, lowSeconds float64
+
+	// maxQueued is how many jobs may wait to be processed (0 = no cap);
+	// CreateTranscription answers errQueueFull beyond it.
+	maxQueued int
 }
 
 // openStore opens (creating if needed) the database at path and applies

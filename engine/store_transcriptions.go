@@ -110,7 +110,8 @@ func (s *store) IdempotentTranscription(ctx context.Context, key string) (id, sh
 }
 
 // CreateTranscription stores a new queued job, or returns the job an
-// earlier submit with the same Idempotency-Key created. It charges the
+// earlier submit with the same Idempotency-Key created; errQueueFull when
+// maxQueued jobs already wait. It charges the
 // balance and queues balance.low when the charge crosses the threshold.
 func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (createOutcome, error) {
 	var out createOutcome
@@ -140,6 +141,12 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 				out.Transcription, out.Existing = t, true
 				return nil
 			}
+		}
+		// Counted in the creating transaction, which holds the write lock
+		// from BEGIN (_txlock=immediate), so concurrent creates cannot
+		// overshoot the cap.
+		if err := s.checkQueue(ctx, tx); err != nil {
+			return err
 		}
 		if in.WebhookURL != "" {
 			var n int
@@ -187,6 +194,30 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 		return err
 	})
 	return out, err
+}
+
+// CheckQueue returns errQueueFull when maxQueued jobs wait. It reads
+// without a lock, so a create may still be refused after it passes.
+func (s *store) CheckQueue(ctx context.Context) error {
+	return s.checkQueue(ctx, s.reader)
+}
+
+// checkQueue counts the queued jobs with q, a transaction or a pool.
+func (s *store) checkQueue(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) error {
+	if s.maxQueued <= 0 {
+		return nil
+	}
+	var queued int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM transcriptions WHERE status = ?`,
+		deepscript.StatusQueued).Scan(&queued); err != nil {
+		return fmt.Errorf("store: unable to count queued transcriptions: %w", err)
+	}
+	if queued >= s.maxQueued {
+		return errQueueFull
+	}
+	return nil
 }
 
 // ClaimNext takes the oldest runnable job for a worker: a queued one, or a

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -48,6 +49,10 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if utf8.RuneCountInString(key) > maxIdempotencyKey {
 		a.writeError(w, r, invalidRequest("Idempotency-Key is longer than %d characters", maxIdempotencyKey))
+		return
+	}
+	if err := a.refuseWhenFull(r.Context(), key); err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxUploadBytes+formOverhead)
@@ -150,6 +155,19 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("transcription queued", "transcription_id", id, "bytes", form.Size, "duration", info.Duration)
 	writeJSON(w, http.StatusCreated, out.Transcription)
+}
+
+// refuseWhenFull returns errQueueFull when the queue is full, before the
+// upload is read, so a refused client does not send its file for nothing;
+// a key the engine knows is let through, as its replay answers as before.
+// The creating transaction checks again, so this only saves the transfer.
+func (a *api) refuseWhenFull(ctx context.Context, key string) error {
+	if key != "" {
+		if _, _, err := a.store.IdempotentTranscription(ctx, key); err == nil {
+			return nil
+		}
+	}
+	return a.store.CheckQueue(ctx)
 }
 
 // readUploadForm reads the multipart parts in order, streaming the file to

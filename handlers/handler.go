@@ -39,6 +39,10 @@ type Config struct {
 	Signup string
 	// PublicURL is the app's base URL, for the links admins hand out.
 	PublicURL string
+	// MetricsToken, when set, serves GET /metrics to requests carrying
+	// "Authorization: Bearer" and it; when empty, /metrics is not routed
+	// (MetricsRoutes serves it on a listener of its own).
+	MetricsToken string
 }
 
 // The sign-up policies.

@@ -92,6 +92,52 @@ func multipartFiles(t *testing.T, files ...[2]string) (string, *bytes.Buffer) {
 	return mw.FormDataContentType(), &b
 }
 
+// TestMetricsAccess checks that /metrics is served on the main listener
+// only to a Bearer of the metrics token, and is otherwise a 404 like any
+// route that does not exist; MetricsRoutes serves it to anyone.
+func TestMetricsAccess(t *testing.T) {
+	withToken := newTestHandler(t, unreachable())
+	withToken.cfg.MetricsToken = "s3cret"
+	get := func(h http.Handler, authorization string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for name, tc := range map[string]struct {
+		h             http.Handler
+		authorization string
+		want          int
+	}{
+		"Token":         {withToken.Routes(), "Bearer s3cret", http.StatusOK},
+		"NoToken":       {withToken.Routes(), "", http.StatusNotFound},
+		"WrongToken":    {withToken.Routes(), "Bearer s3cre", http.StatusNotFound},
+		"TokenAsBasic":  {withToken.Routes(), "Basic s3cret", http.StatusNotFound},
+		"TokenUnset":    {newTestHandler(t, unreachable()).Routes(), "Bearer ", http.StatusNotFound},
+		"MetricsRoutes": {withToken.MetricsRoutes(), "", http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := get(tc.h, tc.authorization)
+			if got, want := rec.Code, tc.want; got != want {
+				t.Fatalf("status %d, want %d: %.200s", got, want, rec.Body)
+			}
+			if got, want := strings.Contains(rec.Body.String(), "scribe_browser_streams"), tc.want == http.StatusOK; got != want {
+				t.Fatalf("body has metrics: %v, want %v: %.200s", got, want, rec.Body)
+			}
+		})
+	}
+	t.Run("MetricsRoutesServeNothingElse", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		withToken.MetricsRoutes().ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+		if got, want := rec.Code, http.StatusNotFound; got != want {
+			t.Fatalf("GET /login on the metrics listener: status %d, want %d", got, want)
+		}
+	})
+}
+
 // TestHealthzHidesErrors checks that the public health check says what is
 // down without the error text, which names the upstream's address.
 func TestHealthzHidesErrors(t *testing.T) {
@@ -116,12 +162,6 @@ func TestServiceEndpoints(t *testing.T) {
 		}
 		if got, want := rec.Body.String(), `{"disk":"ok","store":"ok","upstream":"ok"}`+"\n"; got != want {
 			t.Fatalf("body %q, want %q", got, want)
-		}
-	})
-	t.Run("Metrics", func(t *testing.T) {
-		rec := serve(h, httptest.NewRequest("GET", "/metrics", nil), nil)
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "scribe_browser_streams") {
-			t.Fatalf("metrics: %d %.200s", rec.Code, rec.Body)
 		}
 	})
 	t.Run("SecurityHeaders", func(t *testing.T) {

@@ -61,7 +61,8 @@ func TestShutdownEndsStreams(t *testing.T) {
 		}
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		rec := serve(h, httptest.NewRequest("GET", "/metrics", nil), nil)
+		rec := httptest.NewRecorder()
+		h.MetricsRoutes().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 		if strings.Contains(rec.Body.String(), "\nscribe_browser_streams 0\n") {
 			break
 		}

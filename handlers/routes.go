@@ -47,7 +47,9 @@ func (h *Handler) Routes() http.Handler {
 	// are authenticated by their signature instead.
 	mux.HandleFunc("POST /webhooks/deepscript", h.receiveWebhook)
 	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.Handle("GET /metrics", h.Metrics.Handler())
+	if h.cfg.MetricsToken != "" {
+		mux.HandleFunc("GET /metrics", h.metrics)
+	}
 	mux.Handle("/", http.NewCrossOriginProtection().Handler(browser))
 	return recovery.Handler(securityHeaders(bodyDeadlines(mux), h.cfg.SecureCookies), h.Log, func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errPanicked)

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Setting is one row of a Table.
@@ -33,9 +34,14 @@ type Value interface {
 
 // Table is one command's settings.
 type Table struct {
+	// Operands names the arguments the command takes after its flags
+	// ("FILE"); Parse wants exactly these, and Args returns them.
+	Operands []string
+
 	command  string
 	settings []Setting
 	defaults []string
+	args     []string
 }
 
 // New returns the table of command ("scribe serve"). Call it while the
@@ -82,19 +88,25 @@ func (t *Table) Parse(args []string, getenv func(string) string, stdout io.Write
 		errs = append(errs, flagErr) // flag's own wording would repeat the text
 	case err != nil:
 		errs = append(errs, err)
-	case fs.NArg() > 0:
-		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	case fs.NArg() > len(t.Operands):
+		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(len(t.Operands))))
+	case fs.NArg() < len(t.Operands):
+		errs = append(errs, fmt.Errorf("missing %s", strings.Join(t.Operands[fs.NArg():], " ")))
 	}
+	t.args = fs.Args()
 	if len(errs) > 0 {
 		return &UsageError{Command: t.command, Err: errors.Join(errs...)}
 	}
 	return nil
 }
 
+// Args returns the operands Parse read, one for each of Operands.
+func (t *Table) Args() []string { return t.args }
+
 // WriteUsage writes how to call the command and every setting with its
 // flag, type, help, environment variable and default.
 func (t *Table) WriteUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s [flags]\n\nEach setting is read from its environment variable, then from its flag, which wins.\n\n", t.command)
+	fmt.Fprintf(w, "Usage: %s\n\nEach setting is read from its environment variable, then from its flag, which wins.\n\n", strings.Join(append([]string{t.command, "[flags]"}, t.Operands...), " "))
 	for i, s := range t.settings {
 		fmt.Fprintf(w, "  -%s %s\n    \t%s (%s", s.Flag, s.Value.kind(), s.Help, s.Env)
 		if t.defaults[i] != "" {

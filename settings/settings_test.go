@@ -179,3 +179,46 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestOperands(t *testing.T) {
+	table := func() (*Table, *int) {
+		var n int
+		tb := New("tool copy", Setting{Env: "TOOL_N", Flag: "n", Help: "how many", Value: Int(&n, 1)})
+		tb.Operands = []string{"FROM", "TO"}
+		return tb, &n
+	}
+	t.Run("OK", func(t *testing.T) {
+		tb, n := table()
+		if err := tb.Parse([]string{"-n", "3", "a", "b"}, func(string) string { return "" }, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Join(tb.Args(), " "), "a b"; got != want || *n != 3 {
+			t.Fatalf("args %q and n %d, want %q and 3", got, *n, want)
+		}
+	})
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"Missing":   {[]string{"-n", "3"}, "missing FROM TO"},
+		"MissingTo": {[]string{"a"}, "missing TO"},
+		"Extra":     {[]string{"a", "b", "c"}, `unexpected argument "c"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tb, _ := table()
+			err := tb.Parse(tc.args, func(string) string { return "" }, io.Discard)
+			var usage *UsageError
+			if !errors.As(err, &usage) || err.Error() != tc.want {
+				t.Fatalf("err = %v, want the usage error %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("Usage", func(t *testing.T) {
+		tb, _ := table()
+		var out strings.Builder
+		tb.WriteUsage(&out)
+		if got, want := out.String(), "Usage: tool copy [flags] FROM TO\n"; !strings.HasPrefix(got, want) {
+			t.Fatalf("usage %q, want it to start %q", got, want)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,74 @@ func playerAndEditorSteps(step func(string, func(*testing.T, *browserTab)), app 
 			b.fail("TXT download lacks the edit: %q", got)
 		}
 		b.screenshot(t.Name())
+	})
+
+	step("SplitAndMerge", func(t *testing.T, b *browserTab) {
+		type state struct {
+			Segments int      `json:"segments"`
+			Inputs   int      `json:"inputs"`
+			Lines    []string `json:"lines"`
+		}
+		page := `({segments: document.querySelectorAll('[data-testid="segment"]').length,
+			inputs: document.querySelectorAll('[data-testid="segment-input"]').length,
+			lines: Array.from(document.querySelectorAll('[data-testid="segment-text"]'), s => s.textContent.trim())})`
+		before := eval[state](b, page)
+		n := before.Segments
+		last := fmt.Sprintf(`document.querySelectorAll('[data-testid="segment"]')[%d]`, n-1)
+		b.do("start editing", chromedp.Click(chromedp.CSS(`[data-testid="edit-transcript"]`)))
+		b.waitFor("the text boxes", `document.querySelectorAll('[data-testid="segment-input"]').length > 0`, 10*time.Second)
+		// Split the last line after its first word.
+		text := eval[string](b, last+`.querySelector('[data-testid="segment-input"]').value`)
+		head, tail, ok := strings.Cut(text, " ")
+		if !ok {
+			b.fail("the last line %q has one word; the split needs two", text)
+		}
+		seg := eval[job.Segment](b, fmt.Sprintf(`fetch('/jobs/%s/transcript.json').then(r => r.json()).then(t => t.segments.at(-1))`, jobID))
+		eval[chromedp.Void](b, fmt.Sprintf(`(() => { const box = %s.querySelector('[data-testid="segment-input"]'); box.focus(); box.setSelectionRange(%d, %d); })()`, last, len(head), len(head)))
+		split := last + `.querySelector('[data-testid="split-segment"]')`
+		if got, want := eval[string](b, split+`.getAttribute('aria-label')`), fmt.Sprintf("Split line %d at the cursor", n); got != want {
+			b.fail("split button label %q, want %q", got, want)
+		}
+		b.do("split", chromedp.Click(chromedp.CSS(`[data-testid="segment"]:last-child [data-testid="split-segment"]`)))
+		focused := eval[[]string](b, `[document.activeElement.value, document.activeElement.getAttribute('aria-label')]`)
+		if focused[0] != tail || !strings.HasPrefix(focused[1], fmt.Sprintf("Text of line %d at ", n+1)) {
+			b.fail("after the split the focus is on %q, want the new line %d %q", focused, n+1, tail)
+		}
+		b.do("save", chromedp.Click(chromedp.CSS(`[data-testid="editor-save"]`)))
+		saved := fmt.Sprintf(`!document.querySelector('[data-testid="segment-input"]') && document.querySelectorAll('[data-testid="segment"]').length === %d`, n+1)
+		b.waitFor("one more line on the reloaded page", saved, 15*time.Second)
+		b.screenshot(t.Name() + "-split")
+		lines := strings.Split(strings.TrimSuffix(txt(b), "\n"), "\n")
+		if len(lines) != n+1 || lines[n-1] != head || lines[n] != tail {
+			b.fail("TXT after the split %q, want %d lines ending %q, %q", lines, n+1, head, tail)
+		}
+		// The cut is at the end of the first word, which keeps its timing.
+		if got := eval[float64](b, `Number(`+last+`.nextElementSibling.dataset.start)`); len(seg.Words) == 0 || math.Abs(got-seg.Words[0].End) > 0.0015 {
+			b.fail("the new line starts at %v, want the end of the first word of %+v", got, seg)
+		}
+
+		b.do("edit again", chromedp.Click(chromedp.CSS(`[data-testid="edit-transcript"]`)))
+		b.waitFor("the text boxes", `document.querySelectorAll('[data-testid="segment-input"]').length > 0`, 10*time.Second)
+		merge := last + `.querySelector('[data-testid="merge-segment"]')`
+		if got, want := eval[string](b, merge+`.getAttribute('aria-label')`), fmt.Sprintf("Merge line %d with line %d", n, n+1); got != want {
+			b.fail("merge button label %q, want %q", got, want)
+		}
+		if eval[bool](b, `!document.querySelector('[data-testid="segment"]:last-child [data-testid="merge-segment"]').hidden`) {
+			b.fail("the last line offers to merge with a next one")
+		}
+		b.do("merge", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="segment"]:nth-child(%d) [data-testid="merge-segment"]`, n))))
+		focused = eval[[]string](b, `[document.activeElement.value, document.activeElement.getAttribute('aria-label')]`)
+		if focused[0] != text || !strings.HasPrefix(focused[1], fmt.Sprintf("Text of line %d at ", n)) {
+			b.fail("after the merge the focus is on %q, want line %d %q", focused, n, text)
+		}
+		b.do("save", chromedp.Click(chromedp.CSS(`[data-testid="editor-save"]`)))
+		b.waitFor("one line fewer on the reloaded page", fmt.Sprintf(`!document.querySelector('[data-testid="segment-input"]') && document.querySelectorAll('[data-testid="segment"]').length === %d`, n), 15*time.Second)
+		if after := eval[state](b, page); !reflect.DeepEqual(after, before) {
+			b.fail("after split and merge the page shows %+v, want it as before, %+v", after, before)
+		}
+		if lines := strings.Split(strings.TrimSuffix(txt(b), "\n"), "\n"); len(lines) != n || lines[n-1] != text {
+			b.fail("TXT after the merge %q, want %d lines ending %q", lines, n, text)
+		}
 	})
 
 	step("ConflictShowsBothVersions", func(t *testing.T, b *browserTab) {

@@ -297,6 +297,74 @@ func TestEditTranscript(t *testing.T) {
 	})
 }
 
+// TestEditTranscriptSplitMerge sends the PUTs the in-page editor makes to
+// split a line at the end of a word and to merge two lines, each new line
+// without words: the words that still match keep their timings.
+func TestEditTranscriptSplitMerge(t *testing.T) {
+	e := newEditor(t)
+	type word struct {
+		Word       string
+		Start, End float64
+	}
+	wordsOf := func(t *testing.T, seg map[string]any) []word {
+		t.Helper()
+		raw, _ := json.Marshal(seg["words"])
+		var ws []word
+		if err := json.Unmarshal(raw, &ws); err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	save := func(t *testing.T, segments []map[string]any) []map[string]any {
+		t.Helper()
+		body, etag := e.transcript(t)
+		body["segments"] = segments
+		if rec := e.put(t, body, etag); rec.Code != http.StatusOK {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		after, _ := e.transcript(t)
+		return segmentsOf(t, after)
+	}
+
+	t.Run("Split", func(t *testing.T) {
+		body, _ := e.transcript(t)
+		segs := segmentsOf(t, body)
+		// "good morning" cut at the end of "good", as the editor times it.
+		head := map[string]any{"start": 3.0, "end": 3.8, "text": "good", "speaker": "B"}
+		tail := map[string]any{"start": 3.8, "end": 5.0, "text": "morning", "speaker": "B"}
+		got := save(t, []map[string]any{segs[0], head, tail, segs[2]})
+		if len(got) != 4 || e.text(t) != "hello world\ngood\nmorning\nhello again\n" {
+			t.Fatalf("%d segments, text %q; want the second line split in two", len(got), e.text(t))
+		}
+		if ws := wordsOf(t, got[1]); !reflect.DeepEqual(ws, []word{{"good", 3, 3.8}}) {
+			t.Errorf("first half's words %+v, want good at 3–3.8", ws)
+		}
+		if ws := wordsOf(t, got[2]); !reflect.DeepEqual(ws, []word{{"morning", 4, 5}}) {
+			t.Errorf("second half's words %+v, want morning at 4–5", ws)
+		}
+	})
+	t.Run("Merge", func(t *testing.T) {
+		body, _ := e.transcript(t)
+		segs := segmentsOf(t, body)
+		// "morning" and "hello again" joined, with a word added.
+		merged := map[string]any{"start": 3.8, "end": 8.0, "text": "morning hello there again", "speaker": "B"}
+		got := save(t, []map[string]any{segs[0], segs[1], merged})
+		if len(got) != 3 || e.text(t) != "hello world\ngood\nmorning hello there again\n" {
+			t.Fatalf("%d segments, text %q; want the last two lines merged", len(got), e.text(t))
+		}
+		ws := wordsOf(t, got[2])
+		if len(ws) != 4 || ws[0] != (word{"morning", 4, 5}) || ws[1] != (word{"hello", 6, 6.8}) || ws[3] != (word{"again", 7, 8}) {
+			t.Fatalf("merged words %+v, want morning, hello and again at their old times", ws)
+		}
+		if ws[2].Word != "there" || ws[2].Start < 6.8 || ws[2].End > 7 {
+			t.Errorf("added word %+v, want there between hello and again", ws[2])
+		}
+		if g := wordsOf(t, got[1]); !reflect.DeepEqual(g, []word{{"good", 3, 3.8}}) {
+			t.Errorf("the line before the merge lost its words: %+v", g)
+		}
+	})
+}
+
 func TestSpeakerRename(t *testing.T) {
 	e := newEditor(t)
 	body, etag := e.transcript(t)

@@ -501,9 +501,10 @@
   // transcript's JSON, of the revision the page shows (its data-etag),
   // puts each line's text in a text box, and Save sends the whole
   // transcript back with If-Match: that revision. Lines left as they were
-  // keep their word timings; edited ones are sent without, so the server
-  // aligns the old timings to the new words. If someone saved in between,
-  // the server answers 412 with the current version, shown beside ours.
+  // keep their word timings; edited, split and merged ones are sent
+  // without, so the server aligns the old timings (those in each line's
+  // span) to the new words. If someone saved in between, the server
+  // answers 412 with the current version, shown beside ours.
   function initEditor(root) {
     const view = byTestId(root, 'transcript-view');
     const button = view && byTestId(view, 'edit-transcript');
@@ -515,7 +516,11 @@
     const conflict = byTestId(form, 'conflict');
     const list = byTestId(view, 'transcript');
     let base = null; // the transcript being edited, as the JSON API gives it
-    let boxes = [];
+    let shown = []; // the page's own lines, put back on cancel
+    // rows are the lines being edited, in order: times, speaker, the text
+    // and words they were loaded with (text null once split or merged, so
+    // the words are never sent), their list item and text box.
+    let rows = [];
 
     button.addEventListener('click', async () => {
       button.disabled = true;
@@ -530,40 +535,112 @@
         return;
       }
       base = body;
-      boxes = Array.from(list.children).map((seg, i) => {
-        const text = byTestId(seg, 'segment-text');
-        const box = el('textarea', {
-          class: 'segment-input', rows: Math.max(1, Math.ceil(base.segments[i].text.length / 80)),
-          'aria-label': 'Text of line ' + (i + 1) + ' at ' + clock(base.segments[i].start),
-          'data-testid': 'segment-input',
-        });
-        box.value = base.segments[i].text;
-        text.hidden = true;
-        text.after(box);
-        return box;
+      shown = Array.from(list.children);
+      rows = shown.map((item, i) => {
+        const s = base.segments[i];
+        const row = { start: s.start, end: s.end, speaker: s.speaker, text: s.text, words: s.words || [], item: item };
+        byTestId(item, 'segment-text').hidden = true;
+        byTestId(item, 'segment-text').after(...tools(row, s.text));
+        return row;
       });
+      renumber();
       view.classList.add('is-editing');
       button.hidden = true;
       form.hidden = false;
       status.textContent = '';
-      boxes[0].focus();
+      rows[0].box.focus();
     });
 
-    function stop() {
-      for (const box of boxes) {
-        box.previousElementSibling.hidden = false;
-        box.remove();
+    // tools makes a row's text box, holding text, and its split and merge
+    // buttons.
+    function tools(row, text) {
+      row.box = el('textarea', { class: 'segment-input', rows: Math.max(1, Math.ceil(text.length / 80)), 'data-testid': 'segment-input' });
+      row.box.value = text;
+      row.split = el('button', { type: 'button', class: 'button-small', 'data-testid': 'split-segment' }, 'Split here');
+      row.merge = el('button', { type: 'button', class: 'button-small', 'data-testid': 'merge-segment' }, 'Merge with next');
+      row.split.addEventListener('click', () => split(row));
+      row.merge.addEventListener('click', () => merge(row));
+      return [row.box, el('div', { class: 'segment-tools' }, row.split, row.merge)];
+    }
+
+    // renumber labels the text boxes and buttons by their line's place.
+    function renumber() {
+      rows.forEach((row, i) => {
+        const n = i + 1;
+        row.box.setAttribute('aria-label', 'Text of line ' + n + ' at ' + clock(row.start));
+        row.split.setAttribute('aria-label', 'Split line ' + n + ' at the cursor');
+        row.merge.setAttribute('aria-label', 'Merge line ' + n + ' with line ' + (n + 1));
+        row.merge.hidden = n === rows.length;
+      });
+    }
+
+    // split cuts row's line in two at its text box's cursor. The cut is
+    // timed at the end of the last word before the cursor, counted in the
+    // text, or else in proportion to the characters before it.
+    function split(row) {
+      const value = row.box.value, at = row.box.selectionStart;
+      const head = value.slice(0, at).trim(), tail = value.slice(at).trim();
+      const n = rows.indexOf(row) + 1;
+      if (!head || !tail) {
+        status.textContent = 'Put the cursor in line ' + n + ' where it should be split, then choose Split here.';
+        row.box.focus();
+        return;
       }
-      boxes = [];
+      const count = Math.min(head.split(/\s+/).length, row.words.length);
+      const cut = count > 0 ? row.words[count - 1].end : row.start + (row.end - row.start) * at / value.length;
+      const time = Math.min(Math.max(cut, row.start), row.end);
+      const next = { start: time, end: row.end, speaker: row.speaker, text: null, words: row.words.slice(count) };
+      Object.assign(row, { end: time, text: null, words: row.words.slice(0, count) });
+      row.box.value = head;
+      next.item = el('li', { class: 'segment', 'data-testid': 'segment', 'data-start': time, 'data-end': next.end },
+        el('span', { class: 'segment-time' }, clock(time)),
+        el('div', { class: 'segment-body' }, ...speakerLabel(row.item), ...tools(next, tail)));
+      row.item.after(next.item);
+      rows.splice(n, 0, next);
+      renumber();
+      status.textContent = 'Line ' + n + ' split in two.';
+      next.box.focus();
+      next.box.setSelectionRange(0, 0);
+    }
+
+    // merge joins row's line and the next into one, row's speaker's.
+    function merge(row) {
+      const n = rows.indexOf(row) + 1;
+      const next = rows[n]; // the last line has no merge button
+      const head = row.box.value.trim();
+      row.box.value = [head, next.box.value.trim()].filter(Boolean).join(' ');
+      Object.assign(row, { end: next.end, text: null, words: row.words.concat(next.words) });
+      next.item.remove();
+      rows.splice(n, 1);
+      renumber();
+      status.textContent = 'Lines ' + n + ' and ' + (n + 1) + ' merged.';
+      row.box.focus();
+      row.box.setSelectionRange(head.length, head.length);
+    }
+
+    // speakerLabel copies a line's speaker label for a line split from it.
+    function speakerLabel(item) {
+      const label = byTestId(item, 'segment-speaker');
+      return label ? [label.cloneNode(true)] : [];
+    }
+
+    function stop() {
+      for (const item of shown) {
+        byTestId(item, 'segment-text').hidden = false;
+        for (const node of item.querySelectorAll('.segment-input, .segment-tools')) node.remove();
+      }
+      list.replaceChildren(...shown);
+      rows = [];
       conflict.replaceChildren();
+      status.textContent = '';
       view.classList.remove('is-editing');
       form.hidden = true;
       button.hidden = false;
       button.focus();
     }
 
-    // mine is the transcript as edited: speakers renamed, edited lines
-    // without their words.
+    // mine is the transcript as edited: speakers renamed, lines that were
+    // edited, split or merged without their words.
     function mine() {
       const names = new Map();
       for (const input of form.querySelectorAll('[data-testid="speaker-name"]')) {
@@ -571,9 +648,9 @@
       }
       return {
         language: base.language,
-        segments: base.segments.map((s, i) => {
-          const out = { start: s.start, end: s.end, text: boxes[i].value, speaker: names.get(s.speaker) || s.speaker };
-          if (boxes[i].value === s.text) out.words = s.words;
+        segments: rows.map((row) => {
+          const out = { start: row.start, end: row.end, text: row.box.value, speaker: names.get(row.speaker) || row.speaker };
+          if (row.box.value === row.text) out.words = row.words;
           return out;
         }),
       };

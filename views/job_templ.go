@@ -944,7 +944,7 @@ func editor(t Transcript) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<form class=\"editor card\" aria-label=\"Edit transcript\" data-testid=\"editor\" hidden><h2 class=\"editor-title\">Editing the transcript</h2><p class=\"muted\">Change the text of any line below. Words you keep keep their timings.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<form class=\"editor card\" aria-label=\"Edit transcript\" data-testid=\"editor\" hidden><h2 class=\"editor-title\">Editing the transcript</h2><p class=\"muted\">Change the text of any line below, split a line at the cursor or merge it with the next. Words you keep keep their timings.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

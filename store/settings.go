@@ -26,15 +26,23 @@ type WebhookEndpoint struct {
 // WebhookEndpoint loads the registered endpoint; its fields are empty when
 // none is registered.
 func (s *Store) WebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
+	// One query: every webhook delivery reads this.
 	var e WebhookEndpoint
-	for key, dst := range map[string]*string{settingWebhookID: &e.ID, settingWebhookURL: &e.URL, settingWebhookSecret: &e.Secret} {
-		v, err := s.setting(ctx, key)
-		if err != nil {
-			return WebhookEndpoint{}, err
-		}
-		*dst = v
+	fields := map[string]*string{settingWebhookID: &e.ID, settingWebhookURL: &e.URL, settingWebhookSecret: &e.Secret}
+	rows, err := s.reader.QueryContext(ctx, "SELECT key, value FROM settings WHERE key IN (?, ?, ?)",
+		settingWebhookID, settingWebhookURL, settingWebhookSecret)
+	if err != nil {
+		return WebhookEndpoint{}, fmt.Errorf("store: unable to read the webhook endpoint: %w", err)
 	}
-	return e, nil
+	defer rows.Close()
+	for rows.Next() {
+		var key, value string
+		if err := rows.Scan(&key, &value); err != nil {
+			return WebhookEndpoint{}, fmt.Errorf("store: unable to read the webhook endpoint: %w", err)
+		}
+		*fields[key] = value
+	}
+	return e, rows.Err()
 }
 
 // SetWebhookEndpoint records a newly registered endpoint, all fields in

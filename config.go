@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"scribe/handlers"
+	"scribe/relay"
 	"scribe/settings"
 )
 
@@ -20,6 +21,7 @@ type Config struct {
 	DeepScriptURL    string // empty starts the embedded engine
 	DeepScriptAPIKey string
 	PollInterval     time.Duration
+	PollMaxInterval  time.Duration
 	StaleAfter       time.Duration
 	MaxUploadBytes   int64
 	Signup           string // open, invite or closed
@@ -27,10 +29,12 @@ type Config struct {
 	// Per-user limits (0 = no limit) and the disk reserve.
 	MaxFilesPerUpload int
 	MaxStreamsPerUser int
-	MaxQueuedPerUser  int
-	MaxFileDuration   time.Duration
-	DailyAudioPerUser time.Duration
-	MinFreeBytes      int64
+	// MaxUpstreamStreams caps the upstream event streams followed at once.
+	MaxUpstreamStreams int
+	MaxQueuedPerUser   int
+	MaxFileDuration    time.Duration
+	DailyAudioPerUser  time.Duration
+	MinFreeBytes       int64
 
 	// MetricsAddr, when set, serves /metrics on a listener of its own;
 	// MetricsToken, when set, serves it on the main listener to a Bearer of
@@ -56,7 +60,9 @@ func (c *Config) table() *settings.Table {
 		settings.Setting{Env: "DEEPSCRIPT_API_KEY", Flag: "deepscript-api-key", Value: settings.String(&c.DeepScriptAPIKey, ""),
 			Help: "DeepScript API key"},
 		settings.Setting{Env: "SCRIBE_POLL_INTERVAL", Flag: "poll-interval", Value: settings.Duration(&c.PollInterval, 10*time.Minute),
-			Help: "time between backstop polls"},
+			Help: "first wait between backstop polls of a job; each later wait doubles"},
+		settings.Setting{Env: "SCRIBE_POLL_MAX_INTERVAL", Flag: "poll-max-interval", Value: settings.Duration(&c.PollMaxInterval, 2*time.Hour),
+			Help: "longest wait between backstop polls of a job"},
 		settings.Setting{Env: "SCRIBE_STALE_AFTER", Flag: "stale-after", Value: settings.Duration(&c.StaleAfter, 30*time.Minute),
 			Help: "age after which an unfinished job is polled"},
 		settings.Setting{Env: "SCRIBE_MAX_UPLOAD_BYTES", Flag: "max-upload-bytes", Value: settings.Bytes(&c.MaxUploadBytes, 2<<30),
@@ -70,6 +76,8 @@ func (c *Config) table() *settings.Table {
 			Help: "files one upload may carry, 0 = no limit"},
 		settings.Setting{Env: "SCRIBE_MAX_STREAMS_PER_USER", Flag: "max-streams-per-user", Value: settings.Int(&c.MaxStreamsPerUser, 32),
 			Help: "live event streams one person may hold open, 0 = no limit"},
+		settings.Setting{Env: "SCRIBE_MAX_UPSTREAM_STREAMS", Flag: "max-upstream-streams", Value: settings.Int(&c.MaxUpstreamStreams, relay.DefaultMaxStreams),
+			Help: "upstream event streams followed at once (jobs a browser is watching first), 0 = no limit"},
 		settings.Setting{Env: "SCRIBE_MAX_QUEUED_PER_USER", Flag: "max-queued-per-user", Value: settings.Int(&c.MaxQueuedPerUser, 100),
 			Help: "jobs one person may have queued or processing, 0 = no limit"},
 		settings.Setting{Env: "SCRIBE_MAX_FILE_DURATION", Flag: "max-file-duration", Value: settings.Duration(&c.MaxFileDuration, 4*time.Hour),
@@ -114,6 +122,9 @@ func (c Config) Validate() error {
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("SCRIBE_POLL_INTERVAL must be positive"))
 	}
+	if c.PollMaxInterval <= 0 {
+		errs = append(errs, errors.New("SCRIBE_POLL_MAX_INTERVAL must be positive"))
+	}
 	if c.StaleAfter < 0 {
 		errs = append(errs, errors.New("SCRIBE_STALE_AFTER must not be negative"))
 	}
@@ -126,6 +137,7 @@ func (c Config) Validate() error {
 	}{
 		{"SCRIBE_MAX_FILES_PER_UPLOAD", int64(c.MaxFilesPerUpload)},
 		{"SCRIBE_MAX_STREAMS_PER_USER", int64(c.MaxStreamsPerUser)},
+		{"SCRIBE_MAX_UPSTREAM_STREAMS", int64(c.MaxUpstreamStreams)},
 		{"SCRIBE_MAX_QUEUED_PER_USER", int64(c.MaxQueuedPerUser)},
 		{"SCRIBE_MAX_FILE_DURATION", int64(c.MaxFileDuration)},
 		{"SCRIBE_DAILY_AUDIO_PER_USER", int64(c.DailyAudioPerUser)},

@@ -25,19 +25,21 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{
-			Addr:           "127.0.0.1:8080",
-			DataDir:        "./data",
-			PollInterval:   10 * time.Minute,
-			StaleAfter:     30 * time.Minute,
-			MaxUploadBytes: 2 << 30,
-			Signup:         "invite",
+			Addr:            "127.0.0.1:8080",
+			DataDir:         "./data",
+			PollInterval:    10 * time.Minute,
+			PollMaxInterval: 2 * time.Hour,
+			StaleAfter:      30 * time.Minute,
+			MaxUploadBytes:  2 << 30,
+			Signup:          "invite",
 
-			MaxFilesPerUpload: 20,
-			MaxStreamsPerUser: 32,
-			MaxQueuedPerUser:  100,
-			MaxFileDuration:   4 * time.Hour,
-			DailyAudioPerUser: 12 * time.Hour,
-			MinFreeBytes:      64 << 20,
+			MaxFilesPerUpload:  20,
+			MaxStreamsPerUser:  32,
+			MaxUpstreamStreams: 200,
+			MaxQueuedPerUser:   100,
+			MaxFileDuration:    4 * time.Hour,
+			DailyAudioPerUser:  12 * time.Hour,
+			MinFreeBytes:       64 << 20,
 		}
 		if got := c; got != want {
 			t.Fatalf("got %+v, want the defaults %+v", got, want)
@@ -46,8 +48,9 @@ func TestLoadConfig(t *testing.T) {
 	t.Run("EnvThenFlags", func(t *testing.T) {
 		c, err := loadConfig([]string{"-poll-interval", "3s", "-addr=127.0.0.1:0"}, envOf(map[string]string{
 			"SCRIBE_ADDR": "0.0.0.0:80", "SCRIBE_DATA_DIR": "/srv/scribe",
-			"SCRIBE_POLL_INTERVAL": "1m", "SCRIBE_STALE_AFTER": "2m", "SCRIBE_MAX_UPLOAD_BYTES": "1000",
-			"DEEPSCRIPT_URL": "https://api.example", "DEEPSCRIPT_API_KEY": "k",
+			"SCRIBE_POLL_INTERVAL": "1m", "SCRIBE_POLL_MAX_INTERVAL": "3h", "SCRIBE_STALE_AFTER": "2m", "SCRIBE_MAX_UPLOAD_BYTES": "1000",
+			"SCRIBE_MAX_UPSTREAM_STREAMS": "50",
+			"DEEPSCRIPT_URL":              "https://api.example", "DEEPSCRIPT_API_KEY": "k",
 			"SCRIBE_PUBLIC_URL": "https://scribe.example/", "SCRIBE_SIGNUP": "open",
 			"SCRIBE_MAX_FILES_PER_UPLOAD": "5", "SCRIBE_MAX_STREAMS_PER_USER": "0", "SCRIBE_MAX_QUEUED_PER_USER": "7",
 			"SCRIBE_MAX_FILE_DURATION": "90m", "SCRIBE_DAILY_AUDIO_PER_USER": "0", "SCRIBE_MIN_FREE_BYTES": "1048576",
@@ -63,18 +66,20 @@ func TestLoadConfig(t *testing.T) {
 			DeepScriptURL:    "https://api.example",
 			DeepScriptAPIKey: "k",
 			PollInterval:     3 * time.Second, // the flag wins
+			PollMaxInterval:  3 * time.Hour,
 			StaleAfter:       2 * time.Minute,
 			MaxUploadBytes:   1000,
 			Signup:           "open",
 
-			MaxFilesPerUpload: 5,
-			MaxStreamsPerUser: 0, // no limit
-			MaxQueuedPerUser:  7,
-			MaxFileDuration:   90 * time.Minute,
-			DailyAudioPerUser: 0, // no limit
-			MinFreeBytes:      1 << 20,
-			MetricsAddr:       "127.0.0.1:9100",
-			MetricsToken:      "0123456789abcdef",
+			MaxFilesPerUpload:  5,
+			MaxStreamsPerUser:  0, // no limit
+			MaxUpstreamStreams: 50,
+			MaxQueuedPerUser:   7,
+			MaxFileDuration:    90 * time.Minute,
+			DailyAudioPerUser:  0, // no limit
+			MinFreeBytes:       1 << 20,
+			MetricsAddr:        "127.0.0.1:9100",
+			MetricsToken:       "0123456789abcdef",
 		}
 		if got := c; got != want {
 			t.Fatalf("got %+v, want %+v", got, want)
@@ -136,6 +141,8 @@ func TestLoadConfig(t *testing.T) {
 		"BadFilesPerUpload": {nil, map[string]string{"SCRIBE_MAX_FILES_PER_UPLOAD": "many"}, `SCRIBE_MAX_FILES_PER_UPLOAD: "many" is not a whole number like 4`},
 		"NegativeStreams":   {[]string{"-max-streams-per-user=-1"}, nil, "SCRIBE_MAX_STREAMS_PER_USER must not be negative"},
 		"NegativeQueued":    {nil, map[string]string{"SCRIBE_MAX_QUEUED_PER_USER": "-5"}, "SCRIBE_MAX_QUEUED_PER_USER must not be negative"},
+		"NegativeUpstream":  {[]string{"-max-upstream-streams=-1"}, nil, "SCRIBE_MAX_UPSTREAM_STREAMS must not be negative"},
+		"ZeroMaxInterval":   {nil, map[string]string{"SCRIBE_POLL_MAX_INTERVAL": "0s"}, "SCRIBE_POLL_MAX_INTERVAL must be positive"},
 		"BadFileDuration":   {nil, map[string]string{"SCRIBE_MAX_FILE_DURATION": "4"}, `SCRIBE_MAX_FILE_DURATION: "4" is not a duration like 10m`},
 		"NegativeDaily":     {nil, map[string]string{"SCRIBE_DAILY_AUDIO_PER_USER": "-1h"}, "SCRIBE_DAILY_AUDIO_PER_USER must not be negative"},
 		"BadMinFree":        {nil, map[string]string{"SCRIBE_MIN_FREE_BYTES": "64MiB"}, `SCRIBE_MIN_FREE_BYTES: "64MiB" is not a number of bytes`},

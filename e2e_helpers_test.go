@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // fastBackstop makes the backstop poll find jobs whose webhook is lost
 // within about a second.
-var fastBackstop = map[string]string{"SCRIBE_POLL_INTERVAL": "200ms", "SCRIBE_STALE_AFTER": "1s"}
+var fastBackstop = map[string]string{"SCRIBE_POLL_INTERVAL": "200ms", "SCRIBE_POLL_MAX_INTERVAL": "1s", "SCRIBE_STALE_AFTER": "1s"}
 
 // fakeEnv is the environment that points the app at the fake upstream.
 func fakeEnv(fake *deepscripttest.Server) map[string]string {

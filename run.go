@@ -120,11 +120,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client := deepscript.New(upstreamURL, apiKey, nil)
 	client.Logger = log
 	rel := relay.New(db, client, m, log)
+	rel.MaxStreams = cfg.MaxUpstreamStreams
 	if _, err := rel.SweepUploads(ctx, filepath.Join(cfg.DataDir, "uploads")); err != nil {
 		return err
 	}
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
 	poller := backstop.New(db, client, rel, m, log, cfg.PollInterval, cfg.StaleAfter)
+	poller.MaxInterval = cfg.PollMaxInterval
 
 	draining := make(chan struct{})
 	h := handlers.New(handlers.Config{

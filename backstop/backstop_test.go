@@ -63,6 +63,7 @@ func TestRetryAfterHoldsEveryPoll(t *testing.T) {
 		return deepscripttest.Plan{Hold: true, StatusLimited: map[string]int{"a.wav": 1}[name]}
 	}
 	s, u, p := newPoller(t, fake, 50*time.Millisecond)
+	p.Concurrency = 1             // one poll at a time, so the second is sent after the 429
 	submitted(t, fake, s, u, "a") // polled first: submitted first
 	submitted(t, fake, s, u, "b")
 
@@ -184,6 +185,7 @@ func TestUnavailableHoldsPolls(t *testing.T) {
 	c := deepscript.New(upstream.URL, "key", nil)
 	m := metrics.New()
 	p := backstop.New(s, c, relay.New(s, c, m, log), m, log, 50*time.Millisecond, 0)
+	p.Concurrency = 1 // one poll at a time, so the second is sent after the 503
 
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Response size caps: a finished transcript can be large, everything else
@@ -28,6 +31,9 @@ type Client struct {
 	apiKey  string
 	http    *http.Client
 	reach   reachability
+
+	opensOnce sync.Once
+	opens     *rate.Limiter // see streamLimiter
 
 	// CallTimeout bounds each JSON call (everything but uploads and event
 	// streams); 0 means only the caller's context bounds it.

@@ -61,7 +61,7 @@ type Event struct {
 }
 
 // StreamOptions tunes StreamEvents. Zero fields take the defaults of
-// DefaultStreamOptions.
+// DefaultStreamOptions, except OpenRate and OpenJitter, where 0 is off.
 type StreamOptions struct {
 	// IdleTimeout is how long a connection may stay silent before it is
 	// cut and reopened. The server pings at least every 15 s, so about
@@ -76,6 +76,14 @@ type StreamOptions struct {
 	// MaxEventSize is the largest event accepted, in bytes (whole event
 	// block, not only its data).
 	MaxEventSize int
+	// OpenRate is how many stream connections (first ones and
+	// reconnects, of all this client's streams together) may start per
+	// second; 0 means no limit.
+	OpenRate float64
+	// OpenJitter is the longest random wait before each connection, on
+	// top of OpenRate, so streams cut together do not return in lockstep;
+	// 0 means none.
+	OpenJitter time.Duration
 }
 
 // DefaultStreamOptions returns the options New sets.
@@ -86,6 +94,8 @@ func DefaultStreamOptions() StreamOptions {
 		MaxInterval:     30 * time.Second,
 		MaxRetryAfter:   5 * time.Minute,
 		MaxEventSize:    4 << 20,
+		OpenRate:        20,
+		OpenJitter:      250 * time.Millisecond,
 	}
 }
 
@@ -202,7 +212,8 @@ func (c *Client) streamHTTPClient(idle time.Duration) *http.Client {
 		base = http.DefaultTransport
 	}
 	return &http.Client{
-		Transport:     &idleTransport{base: base, idle: idle},
+		Transport: &pacedTransport{base: &idleTransport{base: base, idle: idle},
+			opens: c.streamLimiter(), jitter: c.Stream.OpenJitter},
 		CheckRedirect: c.http.CheckRedirect,
 		Jar:           c.http.Jar,
 	}

@@ -62,6 +62,8 @@ func startStream(t *testing.T, serve func(n int, w http.ResponseWriter, r *http.
 	c.Stream.InitialInterval = 10 * time.Millisecond
 	c.Stream.MaxInterval = 50 * time.Millisecond
 	c.Stream.IdleTimeout = 5 * time.Second
+	// These tests time one stream's reconnects; pacing is the relay's test.
+	c.Stream.OpenRate, c.Stream.OpenJitter = 0, 0
 	return c, u
 }
 

@@ -72,6 +72,13 @@ func (h *hub) publish(c Change) {
 	}
 }
 
+// watched reports whether userID has a browser subscription open.
+func (h *hub) watched(userID int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.perUser[userID] > 0
+}
+
 func (h *hub) remove(s *Subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -3,8 +3,9 @@
 // upstream's answer to a submission, and news from a webhook, the
 // upstream's event stream or a backstop poll — goes through it: it applies the change in one store transaction (news
 // under the forward-only rule), and only after the commit publishes it to
-// the owner's browser streams. It also follows one upstream event stream
-// per active job.
+// the owner's browser streams. It also follows the upstream event streams
+// of active jobs, a bounded number at once, jobs a browser is watching
+// first (watch.go).
 package relay
 
 import (
@@ -26,8 +27,8 @@ import (
 // acknowledged so the upstream does not retry it.
 var ErrIgnored = errors.New("relay: event ignored")
 
-// Relay changes jobs and fans the changes out. Create it with New and
-// start it with Run.
+// Relay changes jobs and fans the changes out. Create it with New, set
+// its exported fields, and start it with Run.
 type Relay struct {
 	store   *store.Store
 	client  *deepscript.Client
@@ -36,43 +37,54 @@ type Relay struct {
 	hub     hub
 	queued  chan struct{}
 
-	mu       sync.Mutex
-	ctx      context.Context // Run's context; nil until Run starts
-	pending  []job.Job       // asked to be watched before Run started
-	watchers map[string]context.CancelFunc
-	wg       sync.WaitGroup
+	// MaxStreams caps the upstream event streams followed at once; 0
+	// means no cap. Jobs beyond it learn their end from webhooks and the
+	// backstop.
+	MaxStreams int
+	// ResultGrace is how long a completion seen on a stream waits for the
+	// webhook that carries the result before fetching it.
+	ResultGrace time.Duration
+
+	demand chan struct{} // wakes the stream scheduler
+	mu     sync.Mutex
+	wanted map[string]*watcher  // active jobs to follow, by upstream id
+	queue  map[int64][]*watcher // those waiting for a stream, by owner
+	open   int                  // streams followed now
+	wg     sync.WaitGroup
 }
+
+// DefaultMaxStreams is MaxStreams as New sets it.
+const DefaultMaxStreams = 200
 
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
-	return &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
-		hub: hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}, queued: make(chan struct{}, 1)}
+	return &Relay{store: s, client: c, metrics: m, log: log,
+		hub:        hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}},
+		queued:     make(chan struct{}, 1),
+		MaxStreams: DefaultMaxStreams, ResultGrace: 2 * time.Second,
+		demand: make(chan struct{}, 1), wanted: map[string]*watcher{}, queue: map[int64][]*watcher{}}
 }
 
 // Queued receives a signal whenever a job starts waiting to be submitted
 // (an upload or a retry); the submitter selects on it.
 func (r *Relay) Queued() <-chan struct{} { return r.queued }
 
-// Run watches every active job's upstream stream until ctx ends, then stops
-// all watchers and ends all browser subscriptions.
+// Run follows active jobs' upstream streams until ctx ends, then stops
+// them all and ends all browser subscriptions.
 func (r *Relay) Run(ctx context.Context) error {
-	r.mu.Lock()
-	r.ctx = ctx
-	pending := r.pending
-	r.pending = nil
-	r.mu.Unlock()
 	jobs, err := r.store.ActiveJobs(ctx)
 	if err != nil {
 		r.log.Error("relay: unable to list active jobs", "error", err)
 	}
-	for _, j := range append(jobs, pending...) {
+	for _, j := range jobs {
 		r.watch(j)
 	}
-	<-ctx.Done()
+	r.schedule(ctx)
 	r.mu.Lock()
-	for id, cancel := range r.watchers {
-		cancel()
-		delete(r.watchers, id)
+	for _, w := range r.wanted {
+		if w.cancel != nil {
+			w.cancel()
+		}
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
@@ -189,11 +201,6 @@ func (r *Relay) Postpone(ctx context.Context, jobID string, at time.Time) error 
 	return r.store.ScheduleSubmit(ctx, jobID, at)
 }
 
-// CountPoll records one backstop poll of a job.
-func (r *Relay) CountPoll(ctx context.Context, jobID string) error {
-	return r.store.CountPoll(ctx, jobID)
-}
-
 // ApplyWebhook applies a verified webhook delivery. A transcription we
 // have not recorded may be ours, arriving before the submit's answer: it
 // is adopted by the submit key the upstream echoes as metadata. It returns
@@ -262,7 +269,11 @@ var ErrTooManyStreams = job.Errorf(job.CodeTooManyRequests,
 // Subscribe starts a browser subscription to one user's job changes,
 // unless the user already has max of them open (0: no limit).
 func (r *Relay) Subscribe(userID int64, max int) (*Subscription, error) {
-	return r.hub.subscribe(userID, max, r.metrics)
+	s, err := r.hub.subscribe(userID, max, r.metrics)
+	if err == nil {
+		r.signalDemand() // the user's jobs now go first for upstream streams
+	}
+	return s, err
 }
 
 func (r *Relay) publish(j job.Job) { r.hub.publish(Change{Job: j}) }

@@ -139,14 +139,6 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]job.Job, error) {
 	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing') ORDER BY submitted_at`)
 }
 
-// StaleJobs lists submitted, unfinished jobs submitted before cutoff.
-func (s *Store) StaleJobs(ctx context.Context, cutoff time.Time) ([]job.Job, error) {
-	// UTC like every stored time: the driver writes a time as text with
-	// its zone, and SQLite compares that text.
-	return s.queryJobs(ctx, `WHERE upstream_id IS NOT NULL AND status IN ('queued', 'processing')
-		AND submitted_at <= ? ORDER BY submitted_at`, cutoff.UTC())
-}
-
 // MarkSubmitted records the upstream's id for a job that has none yet.
 func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (job.Job, error) {
 	var j job.Job
@@ -154,7 +146,7 @@ func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (jo
 		var err error
 		// Only the first to learn the id records it (the submitter, or a
 		// webhook adopting the job first); a second is a no-op.
-		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL",
+		j, err = changeJob(ctx, tx, s.Now(), jobID, "upstream_id = ?, submitted_at = ?, next_submit_at = NULL, next_poll_at = NULL",
 			" AND upstream_id IS NULL", upstreamID, s.Now())
 		return err
 	})
@@ -166,7 +158,8 @@ func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (jo
 
 // ScheduleSubmit records a failed submit attempt and when to try again.
 func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) error {
-	// UTC like every stored time (see StaleJobs).
+	// UTC like every stored time: the driver writes a time as text with
+	// its zone, and SQLite compares that text.
 	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET submit_tries = submit_tries + 1, next_submit_at = ?
 		WHERE id = ? AND upstream_id IS NULL`, at.UTC(), jobID)
 	if err != nil {
@@ -212,15 +205,6 @@ func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond 
 		}
 	}
 	return jobByID(ctx, tx, "id = ?", jobID)
-}
-
-// CountPoll records one backstop poll of a job.
-func (s *Store) CountPoll(ctx context.Context, jobID string) error {
-	_, err := s.writer.ExecContext(ctx, "UPDATE jobs SET polls = polls + 1 WHERE id = ?", jobID)
-	if err != nil {
-		return fmt.Errorf("store: unable to count poll of %s: %w", jobID, err)
-	}
-	return nil
 }
 
 // DeleteJob removes a user's job and returns what it was, stamped with
@@ -295,7 +279,7 @@ type Usage struct {
 // created since since.
 func (s *Store) Usage(ctx context.Context, userID int64, since time.Time) (Usage, error) {
 	var u Usage
-	// UTC like every stored time (see StaleJobs).
+	// UTC like every stored time (see ScheduleSubmit).
 	err := s.reader.QueryRowContext(ctx, `SELECT
 		COUNT(*) FILTER (WHERE status IN ('queued', 'processing')),
 		COALESCE(SUM(duration) FILTER (WHERE created_at >= ?), 0)

@@ -184,12 +184,13 @@ func TestTimesInOtherZones(t *testing.T) {
 	storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	east := time.FixedZone("UTC+5", 5*3600)
 
-	stale, err := s.StaleJobs(ctx, s.Now().Add(-time.Minute).In(east))
+	later := func(int) time.Time { return s.Now().Add(time.Hour) }
+	stale, err := s.ClaimDuePolls(ctx, s.Now().In(east), s.Now().Add(-time.Minute).In(east), 10, later)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(stale), 0; got != want {
-		t.Fatalf("StaleJobs with a cutoff before submission, in UTC+5: %d jobs, want %d", got, want)
+		t.Fatalf("ClaimDuePolls with a cutoff before submission, in UTC+5: %d jobs, want %d", got, want)
 	}
 
 	q := storetest.QueuedJob(t, s, storetest.User(t, s, "b@example.com"), "j_queued")

@@ -55,6 +55,9 @@ type Server struct {
 	deliveries []Delivery
 	delivering int // deliveries in progress, retries included
 	polls      []Poll
+	streams    int         // event streams open now
+	maxStreams int         // most event streams ever open at once
+	streamOpen []time.Time // when each event stream was answered
 	hung       chan string
 	nextID     int
 }
@@ -68,6 +71,7 @@ type Job struct {
 	Error         *deepscript.ErrorBody
 	SSEConns      int // event stream connections served
 	Polls         int // /status calls answered
+	Fetches       int // GET /v1/transcriptions/{id} answered
 	Deleted       bool
 }
 
@@ -228,6 +232,21 @@ func (s *Server) Polls() []Poll {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Poll(nil), s.polls...)
+}
+
+// Streams is how many event streams are open now and the most that ever
+// were at once.
+func (s *Server) Streams() (open, most int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams, s.maxStreams
+}
+
+// StreamOpens is when each event stream was answered, in order.
+func (s *Server) StreamOpens() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.streamOpen...)
 }
 
 // ---- helpers ----

@@ -33,12 +33,13 @@ type fakeJob struct {
 	release  chan struct{} // closed when a held job may finish
 	deleted  bool
 	polls    int
+	fetches  int
 	sseConns int
 }
 
 func (j *fakeJob) view() Job {
 	return Job{ID: j.t.ID, Name: j.name, Key: j.key, Plan: j.plan, Status: j.t.Status, Result: j.result,
-		Error: j.t.Error, SSEConns: j.sseConns, Polls: j.polls, Deleted: j.deleted}
+		Error: j.t.Error, SSEConns: j.sseConns, Polls: j.polls, Fetches: j.fetches, Deleted: j.deleted}
 }
 
 func (s *Server) createTranscription(w http.ResponseWriter, r *http.Request) {
@@ -317,6 +318,7 @@ func (s *Server) getTranscription(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
+	j.fetches++
 	out := j.t
 	out.Result = j.result
 	s.mu.Unlock()
@@ -377,11 +379,20 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	j.sseConns++
 	conn, mode, total := j.sseConns, j.plan.SSE, int64(len(j.events))
 	final := j.t.Status.Final()
-	s.mu.Unlock()
 	if final && last >= total && mode != SSEReplayAll {
+		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	s.streams++
+	s.maxStreams = max(s.maxStreams, s.streams)
+	s.streamOpen = append(s.streamOpen, time.Now())
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.streams--
+		s.mu.Unlock()
+	}()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"scribe/job"
+)
+
+// The two ways a job becomes due for a backstop poll, each matching one
+// partial index of migration 0006: its scheduled time has come, or it has
+// never been polled and was submitted before the stale cutoff.
+const (
+	pollDue   = `status IN ('queued', 'processing') AND next_poll_at IS NOT NULL`
+	pollFirst = `status IN ('queued', 'processing') AND upstream_id IS NOT NULL AND next_poll_at IS NULL`
+)
+
+// ClaimDuePolls takes up to limit submitted, unfinished jobs whose poll
+// is due at now (never polled ones once submitted before staleCutoff),
+// counts a poll for each and moves its next poll to next(its polls so
+// far), all in one transaction, and returns the jobs as they were. Taking
+// them before polling means a poll that finds nothing new writes nothing,
+// and a restart keeps every job's schedule.
+func (s *Store) ClaimDuePolls(ctx context.Context, now, staleCutoff time.Time, limit int, next func(polls int) time.Time) ([]job.Job, error) {
+	var jobs []job.Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// UTC like every stored time (see ScheduleSubmit). UNION ALL with
+		// no overall ORDER BY lets each branch walk its index and stop at
+		// the limit instead of sorting every due job.
+		rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE "+pollDue+` AND next_poll_at <= ?
+			UNION ALL SELECT `+jobColumns+" FROM jobs WHERE "+pollFirst+` AND submitted_at <= ?
+			LIMIT ?`, now.UTC(), staleCutoff.UTC(), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, "UPDATE jobs SET polls = polls + 1, next_poll_at = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, j := range jobs {
+			if _, err := stmt.ExecContext(ctx, next(j.Polls).UTC(), j.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to claim due polls: %w", err)
+	}
+	return jobs, nil
+}
+
+// NextPollAt is when the earliest submitted, unfinished job is due for a
+// poll (never polled ones staleAfter after submission); zero when none is
+// waiting.
+func (s *Store) NextPollAt(ctx context.Context, staleAfter time.Duration) (time.Time, error) {
+	// The columns themselves, not MIN(): see NextSubmitAt.
+	earliest := func(col, where string) (time.Time, error) {
+		var t sql.NullTime
+		err := s.reader.QueryRowContext(ctx, "SELECT "+col+" FROM jobs WHERE "+where+" ORDER BY "+col+" LIMIT 1").Scan(&t)
+		if errors.Is(err, sql.ErrNoRows) {
+			return time.Time{}, nil
+		}
+		return t.Time, err
+	}
+	scheduled, err := earliest("next_poll_at", pollDue)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: unable to find the next poll: %w", err)
+	}
+	submitted, err := earliest("submitted_at", pollFirst)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: unable to find the next first poll: %w", err)
+	}
+	if submitted.IsZero() {
+		return scheduled, nil
+	}
+	first := submitted.Add(staleAfter)
+	if scheduled.IsZero() || first.Before(scheduled) {
+		return first, nil
+	}
+	return scheduled, nil
+}
+
+// SchedulePoll moves a job's next backstop poll to at.
+func (s *Store) SchedulePoll(ctx context.Context, jobID string, at time.Time) error {
+	_, err := s.writer.ExecContext(ctx, "UPDATE jobs SET next_poll_at = ? WHERE id = ?", at.UTC(), jobID)
+	if err != nil {
+		return fmt.Errorf("store: unable to schedule a poll of %s: %w", jobID, err)
+	}
+	return nil
+}

@@ -37,8 +37,10 @@ func newFixture(t *testing.T) *fixture {
 	fake := deepscripttest.NewServer(t)
 	s := storetest.Open(t)
 	m := metrics.New()
-	return &fixture{fake: fake, store: s, metrics: m, user: storetest.User(t, s, "ada@example.com"),
+	f := &fixture{fake: fake, store: s, metrics: m, user: storetest.User(t, s, "ada@example.com"),
 		relay: relay.New(s, fake.Client(), m, slog.New(slog.DiscardHandler))}
+	f.relay.ResultGrace = 200 * time.Millisecond // no webhooks here: do not wait long for them
+	return f
 }
 
 // run starts the relay's Run; it is stopped, and must return, when the

@@ -10,12 +10,16 @@ import (
 	"scribe/job"
 )
 
-// The two ways a job becomes due for a backstop poll, each matching one
-// partial index of migration 0006: its scheduled time has come, or it has
-// never been polled and was submitted before the stale cutoff.
+// The two ways a job becomes due for a backstop poll, each read through
+// one partial index of migration 0006: its scheduled time has come, or it
+// has never been polled and was submitted before the stale cutoff.
+// INDEXED BY because without statistics SQLite prefers jobs_active, which
+// would walk every active job; it also makes the query fail outright if a
+// change ever left the index unusable.
 const (
-	pollDue   = `status IN ('queued', 'processing') AND next_poll_at IS NOT NULL`
-	pollFirst = `status IN ('queued', 'processing') AND upstream_id IS NOT NULL AND next_poll_at IS NULL`
+	pollDueFrom   = `jobs INDEXED BY jobs_poll_due WHERE status IN ('queued', 'processing') AND next_poll_at IS NOT NULL`
+	pollFirstFrom = `jobs INDEXED BY jobs_poll_first WHERE status IN ('queued', 'processing') AND upstream_id IS NOT NULL
+		AND next_poll_at IS NULL`
 )
 
 // ClaimDuePolls takes up to limit submitted, unfinished jobs whose poll
@@ -30,8 +34,8 @@ func (s *Store) ClaimDuePolls(ctx context.Context, now, staleCutoff time.Time, l
 		// UTC like every stored time (see ScheduleSubmit). UNION ALL with
 		// no overall ORDER BY lets each branch walk its index and stop at
 		// the limit instead of sorting every due job.
-		rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE "+pollDue+` AND next_poll_at <= ?
-			UNION ALL SELECT `+jobColumns+" FROM jobs WHERE "+pollFirst+` AND submitted_at <= ?
+		rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+" FROM "+pollDueFrom+` AND next_poll_at <= ?
+			UNION ALL SELECT `+jobColumns+" FROM "+pollFirstFrom+` AND submitted_at <= ?
 			LIMIT ?`, now.UTC(), staleCutoff.UTC(), limit)
 		if err != nil {
 			return err
@@ -71,19 +75,19 @@ func (s *Store) ClaimDuePolls(ctx context.Context, now, staleCutoff time.Time, l
 // waiting.
 func (s *Store) NextPollAt(ctx context.Context, staleAfter time.Duration) (time.Time, error) {
 	// The columns themselves, not MIN(): see NextSubmitAt.
-	earliest := func(col, where string) (time.Time, error) {
+	earliest := func(col, from string) (time.Time, error) {
 		var t sql.NullTime
-		err := s.reader.QueryRowContext(ctx, "SELECT "+col+" FROM jobs WHERE "+where+" ORDER BY "+col+" LIMIT 1").Scan(&t)
+		err := s.reader.QueryRowContext(ctx, "SELECT "+col+" FROM "+from+" ORDER BY "+col+" LIMIT 1").Scan(&t)
 		if errors.Is(err, sql.ErrNoRows) {
 			return time.Time{}, nil
 		}
 		return t.Time, err
 	}
-	scheduled, err := earliest("next_poll_at", pollDue)
+	scheduled, err := earliest("next_poll_at", pollDueFrom)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: unable to find the next poll: %w", err)
 	}
-	submitted, err := earliest("submitted_at", pollFirst)
+	submitted, err := earliest("submitted_at", pollFirstFrom)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: unable to find the next first poll: %w", err)
 	}
@@ -104,4 +108,15 @@ func (s *Store) SchedulePoll(ctx context.Context, jobID string, at time.Time) er
 		return fmt.Errorf("store: unable to schedule a poll of %s: %w", jobID, err)
 	}
 	return nil
+}
+
+// Changes is how many rows the store has inserted, updated or deleted
+// since it opened (SQLite's total_changes on its one writer connection),
+// so a test can check that work which should write nothing does not.
+func (s *Store) Changes(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.writer.QueryRowContext(ctx, "SELECT total_changes()").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count changes: %w", err)
+	}
+	return n, nil
 }

@@ -103,8 +103,11 @@ func (p *Poller) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		p.sweep(ctx)
-		timer.Reset(p.untilNext(ctx))
+		if p.sweep(ctx) {
+			timer.Reset(p.untilNext(ctx))
+		} else {
+			timer.Reset(p.Interval) // the store failed: try again later, not at once
+		}
 	}
 }
 
@@ -122,12 +125,13 @@ func (p *Poller) untilNext(ctx context.Context) time.Duration {
 	return min(max(next.Sub(p.store.Now()), 10*time.Millisecond), p.Interval)
 }
 
-// sweep polls every job that is due, claimBatch at a time.
-func (p *Poller) sweep(ctx context.Context) {
+// sweep polls every job that is due, claimBatch at a time; false when
+// the store could not say which are.
+func (p *Poller) sweep(ctx context.Context) bool {
 	sched := p.Schedule()
 	for ctx.Err() == nil {
 		if !p.waitResume(ctx) {
-			return
+			return true
 		}
 		// The poll schedule is the backstop's own bookkeeping, read by
 		// nothing else; job state still changes only through the relay.
@@ -136,7 +140,7 @@ func (p *Poller) sweep(ctx context.Context) {
 			func(polls int) time.Time { return now.Add(sched.Gap(polls)) })
 		if err != nil {
 			p.log.Error("backstop: unable to list due jobs", "error", err)
-			return
+			return false
 		}
 		var g errgroup.Group
 		g.SetLimit(max(p.Concurrency, 1))
@@ -150,9 +154,10 @@ func (p *Poller) sweep(ctx context.Context) {
 		}
 		g.Wait()
 		if len(jobs) < claimBatch {
-			return
+			return true
 		}
 	}
+	return true
 }
 
 // waitResume waits until the upstream's Retry-After has passed; false

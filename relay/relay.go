@@ -79,14 +79,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	for _, j := range jobs {
 		r.watch(j)
 	}
-	r.schedule(ctx)
-	r.mu.Lock()
-	for _, w := range r.wanted {
-		if w.cancel != nil {
-			w.cancel()
-		}
-	}
-	r.mu.Unlock()
+	r.schedule(ctx) // every stream's context ends with ctx
 	r.wg.Wait()
 	r.hub.closeAll()
 	return nil

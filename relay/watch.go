@@ -103,15 +103,19 @@ func (r *Relay) fill(ctx context.Context) {
 	}
 	r.startTurns(ctx, first)
 	if waiting := r.queuedOf(first); waiting > 0 && r.full() {
+		var unwatched []*watcher
 		for _, w := range r.wanted {
-			if waiting == 0 {
-				break
+			switch {
+			case !w.streaming:
+			case w.preempted:
+				waiting-- // its stream is about to come free
+			case !isWatched(w.userID):
+				unwatched = append(unwatched, w)
 			}
-			if w.streaming && !w.preempted && !isWatched(w.userID) {
-				w.preempted = true
-				w.cancel()
-				waiting--
-			}
+		}
+		for _, w := range unwatched[:max(0, min(waiting, len(unwatched)))] {
+			w.preempted = true
+			w.cancel()
 		}
 	}
 	r.startTurns(ctx, rest)

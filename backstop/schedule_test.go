@@ -195,7 +195,7 @@ func TestRetryAfterHoldsConcurrentPolls(t *testing.T) {
 	for k := range 29 {
 		submitted(t, fake, s, u, fmt.Sprintf("b%02d", k))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // room for a loaded machine
 	defer cancel()
 	p.Run(ctx)
 

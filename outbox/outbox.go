@@ -214,7 +214,8 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.HookDelivery) {
 // retry is a delivery's state after a failed attempt at now, and when it
 // is pending, the time of its next attempt.
 func (d *Dispatcher) retry(now time.Time, del store.HookDelivery) (string, time.Time) {
-	wait := min(d.cfg.RetryBase<<min(del.Attempts, 30), maxRetryDelay)
+	// The shift stops at 20 so that it cannot overflow; 6 h is reached long before.
+	wait := min(d.cfg.RetryBase<<min(del.Attempts, 20), maxRetryDelay)
 	next := now.Add(time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64())))
 	if next.After(del.RetryFrom.Add(retryFor)) {
 		return store.DeliveryFailed, time.Time{}

@@ -248,7 +248,7 @@ func enqueueJobEvent(ctx context.Context, tx *sql.Tx, now time.Time, prev, next 
 		return err
 	}
 	// Leftovers that nobody has tried yet: the newer news replaces them.
-	const untried = "job_id = ? AND event = 'job.progress' AND state = 'pending' AND attempts = 0 AND in_flight = 0"
+	const untried = "job_id = ? AND event = 'job.progress' AND state = 'pending' AND last_attempt_at IS NULL AND in_flight = 0"
 	if event == job.EventProgress {
 		if _, err := tx.ExecContext(ctx, "UPDATE hook_deliveries SET job_json = ?, occurred_at = ? WHERE "+untried,
 			snapshot, now, next.ID); err != nil {

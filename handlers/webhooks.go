@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -38,7 +39,7 @@ func toWebhookJSON(e store.HookEndpoint) webhookJSON {
 
 // registerWebhook checks an endpoint's URL and events (none means
 // job.completed and job.failed) and registers it with a new secret.
-func (h *Handler) registerWebhook(r *http.Request, u store.User, rawURL string, events []string) (store.HookEndpoint, error) {
+func (h *Handler) registerWebhook(ctx context.Context, u store.User, rawURL string, events []string) (store.HookEndpoint, error) {
 	target, err := outbox.CheckURL(rawURL, h.cfg.WebhookAllowPrivate)
 	if err != nil {
 		return store.HookEndpoint{}, err
@@ -57,7 +58,7 @@ func (h *Handler) registerWebhook(r *http.Request, u store.User, rawURL string, 
 	if len(subscribed) == 0 {
 		subscribed = []job.Event{job.EventCompleted, job.EventFailed}
 	}
-	return h.Store.CreateHookEndpoint(r.Context(), store.HookEndpoint{UserID: u.ID, URL: target,
+	return h.Store.CreateHookEndpoint(ctx, store.HookEndpoint{UserID: u.ID, URL: target,
 		Secret: outbox.NewSecret(), Events: subscribed})
 }
 
@@ -77,7 +78,7 @@ func (h *Handler) createWebhookAPI(w http.ResponseWriter, r *http.Request, u sto
 		h.fail(w, r, err)
 		return
 	}
-	e, err := h.registerWebhook(r, u, in.URL, in.Events)
+	e, err := h.registerWebhook(r.Context(), u, in.URL, in.Events)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -162,7 +163,7 @@ func (h *Handler) createWebhookForm(w http.ResponseWriter, r *http.Request, u st
 		return
 	}
 	rawURL, events := r.PostFormValue("url"), r.PostForm["events"]
-	e, err := h.registerWebhook(r, u, rawURL, events)
+	e, err := h.registerWebhook(r.Context(), u, rawURL, events)
 	if err != nil {
 		h.formFailed(w, r, err, func(status int, message string) {
 			h.renderWebhooks(w, r, u, status, views.WebhooksModel{Error: message, URL: rawURL, Events: events})

@@ -42,24 +42,29 @@ type event struct {
 }
 
 // receiver is a webhook endpoint that verifies every request with the
-// Standard Webhooks reference library and applies each event's effect
-// once, deduplicating by webhook-id; answer decides what each request is
-// answered, by how many times its webhook-id came before.
+// Standard Webhooks reference library and acts on each job.completed once,
+// deduplicating by webhook-id: from the request whose webhook-id came
+// actFrom times before on, it acts unless it did already. answer then
+// decides what each request is answered, by how many times its webhook-id
+// came before.
 type receiver struct {
 	*httptest.Server
-	t      *testing.T
-	secret string
-	answer func(w http.ResponseWriter, r *http.Request, seen int) // nil: 204
+	t       *testing.T
+	secret  string
+	answer  func(w http.ResponseWriter, r *http.Request, seen int) // nil: 204
+	actFrom int
 
 	mu       sync.Mutex
 	requests []event
-	effects  map[string]int // job id → times its completion was acted on
-	seen     map[string]int // webhook-id → requests
-	bad      []string       // requests that failed verification
+	effects  map[string]int  // job id → times its completion was acted on
+	seen     map[string]int  // webhook-id → requests
+	handled  map[string]bool // webhook-ids acted on
+	bad      []string        // requests that failed verification
 }
 
 func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, seen int)) *receiver {
-	rc := &receiver{t: t, secret: NewSecret(), answer: answer, effects: map[string]int{}, seen: map[string]int{}}
+	rc := &receiver{t: t, secret: NewSecret(), answer: answer, effects: map[string]int{}, seen: map[string]int{},
+		handled: map[string]bool{}}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.Close)
 	return rc
@@ -86,7 +91,8 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.requests = append(rc.requests, ev)
 	seen := rc.seen[ev.ID]
 	rc.seen[ev.ID]++
-	if seen == 0 && ev.Type == string(job.EventCompleted) {
+	if seen >= rc.actFrom && !rc.handled[ev.ID] && ev.Type == string(job.EventCompleted) {
+		rc.handled[ev.ID] = true
 		rc.effects[ev.Data.ID]++ // the receiver's work, done once per webhook-id
 	}
 	rc.mu.Unlock()
@@ -224,6 +230,9 @@ func TestReceiverFailsThenRecovers(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 		}
 	})
+	rc.mu.Lock()
+	rc.actFrom = 1 // the 500 does nothing; the slow answer comes after the work
+	rc.mu.Unlock()
 	f := newFixture(t, rc.URL+"/hooks", rc.secret, job.EventCompleted)
 	const jobs = 6
 	for i := range jobs {

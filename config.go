@@ -41,6 +41,10 @@ type Config struct {
 	// it. With neither, /metrics is not served.
 	MetricsAddr  string
 	MetricsToken string
+
+	// WebhookAllowPrivate lets users' webhook endpoints be on loopback
+	// and private addresses (local tools, tests).
+	WebhookAllowPrivate bool
 }
 
 // minMetricsToken is the shortest SCRIBE_METRICS_TOKEN accepted.
@@ -90,6 +94,8 @@ func (c *Config) table() *settings.Table {
 			Help: "address of a listener serving only /metrics; empty serves none"},
 		settings.Setting{Env: "SCRIBE_METRICS_TOKEN", Flag: "metrics-token", Value: settings.String(&c.MetricsToken, ""),
 			Help: "serve /metrics on the main listener to requests with Authorization: Bearer TOKEN; empty means 404 there"},
+		settings.Setting{Env: "SCRIBE_WEBHOOK_ALLOW_PRIVATE", Flag: "webhook-allow-private", Value: settings.Bool(&c.WebhookAllowPrivate, false),
+			Help: "let users' webhook endpoints be on loopback and private addresses, over http too (local tools, tests)"},
 	)
 }
 

@@ -24,6 +24,7 @@ import (
 	"scribe/engine"
 	"scribe/handlers"
 	"scribe/metrics"
+	"scribe/outbox"
 	"scribe/random"
 	"scribe/relay"
 	"scribe/settings"
@@ -127,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
 	poller := backstop.New(db, client, rel, m, log, cfg.PollInterval, cfg.StaleAfter)
 	poller.MaxInterval = cfg.PollMaxInterval
+	hooks := outbox.New(db, outbox.Config{AllowPrivate: cfg.WebhookAllowPrivate}, handlers.JobJSON, log)
 
 	draining := make(chan struct{})
 	h := handlers.New(handlers.Config{
@@ -140,12 +142,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Signup:         cfg.Signup,
 		PublicURL:      cfg.PublicURL,
 		MetricsToken:   cfg.MetricsToken,
+
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}, handlers.Deps{Store: db, Relay: rel, Client: client, Metrics: m, Log: log, Shutdown: draining})
 
 	// Workers stop after HTTP has drained, so no handler meets a stopped worker.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
-	for _, w := range []func(context.Context) error{rel.Run, sub.Run, poller.Run} {
+	for _, w := range []func(context.Context) error{rel.Run, sub.Run, poller.Run, hooks.Run} {
 		workers.Go(func() {
 			if err := w(workCtx); err != nil {
 				log.Error("worker stopped", "error", err)

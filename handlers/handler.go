@@ -43,6 +43,9 @@ type Config struct {
 	// "Authorization: Bearer" and it; when empty, /metrics is not routed
 	// (MetricsRoutes serves it on a listener of its own).
 	MetricsToken string
+	// WebhookAllowPrivate lets users register webhook endpoints on
+	// loopback and private addresses, over http too.
+	WebhookAllowPrivate bool
 }
 
 // The sign-up policies.

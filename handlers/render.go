@@ -80,6 +80,10 @@ type jobJSON struct {
 	Error        *string   `json:"error"`
 }
 
+// JobJSON is a job as GET /jobs/{id} answers it in JSON; outgoing
+// webhooks carry it as their data.
+func JobJSON(j job.Job) any { return toJSON(j) }
+
 func toJSON(j job.Job) jobJSON {
 	out := jobJSON{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
 		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}

@@ -21,7 +21,7 @@ type Setting struct {
 }
 
 // Value is a setting's typed variable, made by String, Int, Bytes, Float,
-// Duration, Durations or URL.
+// Bool, Duration, Durations or URL.
 type Value interface {
 	// String is the value as a setting would spell it.
 	String() string
@@ -72,13 +72,18 @@ func (t *Table) Parse(args []string, getenv func(string) string, stdout io.Write
 	fs.SetOutput(io.Discard) // errors are returned, and -h prints our usage
 	var flagErr error
 	for _, s := range t.settings {
-		fs.Func(s.Flag, s.Help, func(text string) error {
+		set := func(text string) error {
 			if err := s.Value.Set(text); err != nil {
 				flagErr = fmt.Errorf("-%s: %w", s.Flag, err)
 				return err
 			}
 			return nil
-		})
+		}
+		if _, ok := s.Value.(*boolValue); ok {
+			fs.BoolFunc(s.Flag, s.Help, set) // "-flag" alone means true
+		} else {
+			fs.Func(s.Flag, s.Help, set)
+		}
 	}
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):

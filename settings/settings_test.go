@@ -18,6 +18,7 @@ type example struct {
 	Balance float64
 	Every   time.Duration
 	Retry   []time.Duration
+	Loud    bool
 }
 
 func (e *example) table() *Table {
@@ -29,6 +30,7 @@ func (e *example) table() *Table {
 		Setting{Env: "TOOL_BALANCE", Flag: "balance", Help: "seconds left", Value: Float(&e.Balance, 0)},
 		Setting{Env: "TOOL_EVERY", Flag: "every", Help: "time between polls", Value: Duration(&e.Every, 10*time.Minute)},
 		Setting{Env: "TOOL_RETRY", Flag: "retry", Help: "delays between tries", Value: Durations(&e.Retry, 5*time.Second, 2*time.Hour)},
+		Setting{Env: "TOOL_LOUD", Flag: "loud", Help: "shout", Value: Bool(&e.Loud, false)},
 	)
 }
 
@@ -91,6 +93,25 @@ func TestParse(t *testing.T) {
 			t.Errorf("retry %v, want [1s] from the flag", e.Retry)
 		}
 	})
+	t.Run("Bool", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			env  map[string]string
+			want bool
+		}{
+			{nil, map[string]string{"TOOL_LOUD": "1"}, true},
+			{[]string{"-loud"}, nil, true},
+			{[]string{"-loud=false"}, map[string]string{"TOOL_LOUD": "true"}, false},
+		} {
+			e, err := parse(tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Loud != tc.want {
+				t.Errorf("args %q env %v: loud %v, want %v", tc.args, tc.env, e.Loud, tc.want)
+			}
+		}
+	})
 	t.Run("EmptyFlagClearsURL", func(t *testing.T) {
 		e, err := parse([]string{"-site="}, map[string]string{"TOOL_SITE": "https://env.example"})
 		if err != nil {
@@ -110,6 +131,7 @@ func TestParse(t *testing.T) {
 		"BadInt":       {nil, map[string]string{"TOOL_WORKERS": "many"}, `TOOL_WORKERS: "many" is not a whole number like 4`},
 		"BadBytes":     {nil, map[string]string{"TOOL_MAX_BYTES": "2GB"}, `TOOL_MAX_BYTES: "2GB" is not a number of bytes like 1048576`},
 		"BadFloat":     {nil, map[string]string{"TOOL_BALANCE": "lots"}, `TOOL_BALANCE: "lots" is not a number like 3600`},
+		"BadBool":      {nil, map[string]string{"TOOL_LOUD": "loudly"}, `TOOL_LOUD: "loudly" is not a yes or no like 1 or 0`},
 		"NaNFloat":     {nil, map[string]string{"TOOL_BALANCE": "NaN"}, `TOOL_BALANCE: "NaN" is not a number like 3600`},
 		"BadURL":       {nil, map[string]string{"TOOL_SITE": "ftp://x"}, `TOOL_SITE: "ftp://x" is not an http(s) URL like https://example.com`},
 		"URLNoHost":    {nil, map[string]string{"TOOL_SITE": "https://"}, `TOOL_SITE: "https://" is not an http(s) URL`},

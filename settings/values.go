@@ -104,6 +104,27 @@ func (v *floatValue) Set(text string) error {
 	return nil
 }
 
+// Bool is a yes-or-no setting (1, true, 0, false…); its flag may stand
+// alone for true. It sets *p to def.
+func Bool(p *bool, def bool) Value {
+	*p = def
+	return (*boolValue)(p)
+}
+
+type boolValue bool
+
+func (v *boolValue) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) kind() string   { return "bool" }
+
+func (v *boolValue) Set(text string) error {
+	b, err := strconv.ParseBool(text)
+	if err != nil {
+		return fmt.Errorf("%q is not a yes or no like 1 or 0", text)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
 // Duration is a setting of a time.Duration; it sets *p to def.
 func Duration(p *time.Duration, def time.Duration) Value {
 	*p = def

@@ -169,14 +169,20 @@ func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) 
 }
 
 // FailUnsubmitted marks a job the upstream refused as failed with a message
-// for its owner.
+// for its owner, and writes the event to the owner's webhook outbox.
 func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (job.Job, error) {
 	var j job.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
+		prev, err := jobByID(ctx, tx, "id = ?", jobID)
+		if err != nil {
+			return err
+		}
 		j, err = changeJob(ctx, tx, s.Now(), jobID, "status = 'failed', error = ?, next_submit_at = NULL, finished_at = ?",
 			" AND upstream_id IS NULL AND status = 'queued'", message, s.Now())
-		return err
+		if err != nil {
+			return err
+		}
+		return enqueueJobEvent(ctx, tx, s.Now(), prev, j)
 	})
 	if err != nil {
 		return job.Job{}, fmt.Errorf("store: unable to fail job %s: %w", jobID, err)

@@ -22,7 +22,8 @@ var ErrMissingResult = errors.New("completed update without result")
 // state is never replaced: late, stale and repeated news is ignored. The
 // result that completes a job becomes its first, current, revision; a
 // different result arriving later is kept as a revision of its own (see
-// keepLateResult).
+// keepLateResult). The event the change makes is written to the owner's
+// webhook outbox in the same transaction.
 func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, error) {
 	if u.Status == job.StatusCompleted && u.Result == nil {
 		return job.Job{}, false, ErrMissingResult
@@ -70,8 +71,14 @@ func (s *Store) ApplyUpdate(ctx context.Context, u job.Update) (job.Job, bool, e
 			upstream_done_at = ?, finished_at = ?, seq = ?, updated_at = ?, revision_id = ?
 			WHERE id = ?`, next.Status, next.Progress, next.Error, next.CompletedVia, nullTime(next.UpstreamDone),
 			nullTime(next.FinishedAt), next.Seq, next.UpdatedAt, nullInt(next.RevisionID), j.ID)
-		j, changed = next, err == nil
-		return err
+		if err != nil {
+			return err
+		}
+		if err := enqueueJobEvent(ctx, tx, next.UpdatedAt, j, next); err != nil {
+			return err
+		}
+		j, changed = next, true
+		return nil
 	})
 	if err != nil && !errors.Is(err, job.ErrNotFound) && !errors.Is(err, ErrDuplicate) {
 		err = fmt.Errorf("store: unable to apply update to %s: %w", u.UpstreamID, err)

@@ -100,9 +100,11 @@ func (t Transcript) Speakers() []string {
 	return out
 }
 
-// DeliveryHealthModel summarises how the user's jobs learnt their final state.
+// DeliveryHealthModel summarises how the user's latest finished jobs
+// learnt their final state.
 type DeliveryHealthModel struct {
 	Layout
+	Window                                 int // how many of the latest finished jobs the figures cover
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
 	PollsMade                              int
 	PollsAt3s                              int     // what polling every 3 s would have cost

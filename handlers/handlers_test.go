@@ -29,7 +29,12 @@ import (
 // audio.
 func newTestHandler(t testing.TB, c *deepscript.Client) *Handler {
 	t.Helper()
-	s := storetest.Open(t)
+	return newTestHandlerOn(t, c, storetest.Open(t))
+}
+
+// newTestHandlerOn is newTestHandler on the store s.
+func newTestHandlerOn(t testing.TB, c *deepscript.Client, s *store.Store) *Handler {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New()
 	return New(Config{UploadDir: t.TempDir(), MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}, Signup: SignupOpen},

@@ -10,6 +10,7 @@ DROP INDEX jobs_user;
 CREATE INDEX jobs_user_created ON jobs (user_id, created_at, id);
 CREATE INDEX jobs_user_status_created ON jobs (user_id, status, created_at, id);
 CREATE INDEX jobs_user_name ON jobs (user_id, name COLLATE NOCASE, id);
+CREATE INDEX jobs_user_status_name ON jobs (user_id, status, name COLLATE NOCASE, id);
 -- The delivery-health page reads a user's latest finished jobs.
 CREATE INDEX jobs_user_finished ON jobs (user_id, finished_at)
     WHERE finished_at IS NOT NULL AND upstream_id IS NOT NULL;
@@ -27,6 +28,7 @@ CREATE INDEX job_tags_user_tag ON job_tags (user_id, tag, job_id);
 -- +goose Down
 DROP TABLE job_tags;
 DROP INDEX jobs_user_finished;
+DROP INDEX jobs_user_status_name;
 DROP INDEX jobs_user_name;
 DROP INDEX jobs_user_status_created;
 DROP INDEX jobs_user_created;

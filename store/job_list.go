@@ -66,6 +66,24 @@ func ParseCursor(token string, sort JobSort) (Cursor, error) {
 // ending in the job id, so a page costs the same however many jobs the
 // user has.
 func (s *Store) ListJobs(ctx context.Context, q JobQuery) ([]job.Job, *Cursor, error) {
+	where, args := listJobsWhere(q)
+	// One more than asked tells whether another page follows.
+	jobs, err := s.queryJobs(ctx, where, append(args, q.Limit+1)...)
+	if err != nil || len(jobs) <= q.Limit {
+		return jobs, nil, err
+	}
+	jobs = jobs[:q.Limit]
+	last := jobs[len(jobs)-1]
+	next := &Cursor{Sort: SortDate, CreatedAt: last.CreatedAt, ID: last.ID}
+	if q.Sort == SortName {
+		next = &Cursor{Sort: SortName, Name: last.Name, ID: last.ID}
+	}
+	return jobs, next, nil
+}
+
+// listJobsWhere is the WHERE, ORDER BY and LIMIT clauses of q's page
+// (the limit its last argument, left to the caller) and their arguments.
+func listJobsWhere(q JobQuery) (string, []any) {
 	where, args := []string{"user_id = ?"}, []any{q.UserID}
 	if q.Status != "" {
 		where, args = append(where, "status = ?"), append(args, q.Status)
@@ -79,26 +97,15 @@ func (s *Store) ListJobs(ctx context.Context, q JobQuery) ([]job.Job, *Cursor, e
 		order = "name COLLATE NOCASE, id"
 	}
 	if c := q.After; c != nil {
-		// Row values, so SQLite seeks in the index instead of filtering.
+		// Row values, so SQLite seeks in the index instead of filtering;
+		// the collation on the right-hand side still folds case.
 		if q.Sort == SortName {
 			where, args = append(where, "(name, id) > (? COLLATE NOCASE, ?)"), append(args, c.Name, c.ID)
 		} else {
 			where, args = append(where, "(created_at, id) < (?, ?)"), append(args, c.CreatedAt, c.ID)
 		}
 	}
-	// One more than asked tells whether another page follows.
-	jobs, err := s.queryJobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order+" LIMIT ?",
-		append(args, q.Limit+1)...)
-	if err != nil || len(jobs) <= q.Limit {
-		return jobs, nil, err
-	}
-	jobs = jobs[:q.Limit]
-	last := jobs[len(jobs)-1]
-	next := &Cursor{Sort: SortDate, CreatedAt: last.CreatedAt, ID: last.ID}
-	if q.Sort == SortName {
-		next = &Cursor{Sort: SortName, Name: last.Name, ID: last.ID}
-	}
-	return jobs, next, nil
+	return "WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + " LIMIT ?", args
 }
 
 // maxTagsListed bounds the tags TagsOf returns.

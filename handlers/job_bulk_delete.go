@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"scribe/job"
 	"scribe/store"
@@ -26,24 +28,18 @@ type bulkDeleteJSON struct {
 // or JSON {"ids"}), each through the relay as a single delete is. Ids
 // that are not the user's jobs are skipped: another user's job is not
 // found, as everywhere. Scripts get the ids deleted; the page goes back
-// to where the form was.
+// to where the form was. When one fails, the others may still have been
+// deleted, as separate deletes would have been.
 func (h *Handler) deleteJobs(w http.ResponseWriter, r *http.Request, u store.User) {
 	ids, err := selectedIDs(w, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	deleted := []string{}
-	for _, id := range ids {
-		_, err := h.Relay.Delete(r.Context(), u.ID, id)
-		if errors.Is(err, job.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		deleted = append(deleted, id)
+	deleted, err := h.deleteEach(r.Context(), u.ID, ids)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, bulkDeleteJSON{IDs: deleted})
@@ -56,6 +52,40 @@ func (h *Handler) deleteJobs(w http.ResponseWriter, r *http.Request, u store.Use
 		back = "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// bulkDeleteWorkers is how many jobs of a bulk delete are deleted at once:
+// each may wait up to 10 s for the upstream to delete its copy.
+const bulkDeleteWorkers = 8
+
+// deleteEach deletes each of ids that is userID's job through the relay,
+// a few at a time, and returns those it deleted, in the order given.
+func (h *Handler) deleteEach(ctx context.Context, userID int64, ids []string) ([]string, error) {
+	errs := make([]error, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(bulkDeleteWorkers, len(ids)) {
+		wg.Go(func() {
+			for i := range next {
+				_, errs[i] = h.Relay.Delete(ctx, userID, ids[i])
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	deleted := []string{}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			deleted = append(deleted, ids[i])
+		case !errors.Is(err, job.ErrNotFound):
+			return nil, err
+		}
+	}
+	return deleted, nil
 }
 
 // selectedIDs reads the ids of a bulk delete: distinct, at least one, at

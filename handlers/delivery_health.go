@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
 
 	"scribe/store"
 	"scribe/views"
@@ -12,7 +11,8 @@ import (
 // with no webhook since, before the page warns that webhooks stopped.
 const staleWebhookJobs = 3
 
-// deliveryHealth shows how the user's jobs learnt their final state.
+// deliveryHealth shows how the user's latest finished jobs learnt their
+// final state.
 func (h *Handler) deliveryHealth(w http.ResponseWriter, r *http.Request, u store.User) {
 	st, err := h.Store.DeliveryStats(r.Context(), u.ID)
 	if err != nil {
@@ -22,10 +22,7 @@ func (h *Handler) deliveryHealth(w http.ResponseWriter, r *http.Request, u store
 	m := views.DeliveryHealthModel{Layout: h.layout(w, r, "Delivery health"),
 		ViaWebhook: st.ViaWebhook, ViaSSE: st.ViaSSE, ViaPoll: st.ViaPoll, ViaSubmit: st.ViaSubmit,
 		PollsMade: st.PollsMade, PollsAt3s: st.PollsAt3s,
+		MedianLatency: st.MedianLatency.Seconds(), Window: store.DeliveryWindow,
 		LastWebhookAt: st.LastWebhookAt, WebhooksStale: st.FinishedSinceLastWebhook >= staleWebhookJobs}
-	if n := len(st.Latencies); n > 0 {
-		slices.Sort(st.Latencies)
-		m.MedianLatency = st.Latencies[n/2].Seconds()
-	}
 	h.render(w, r, http.StatusOK, views.DeliveryHealthPage(m))
 }

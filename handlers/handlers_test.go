@@ -29,7 +29,12 @@ import (
 // audio.
 func newTestHandler(t testing.TB, c *deepscript.Client) *Handler {
 	t.Helper()
-	s := storetest.Open(t)
+	return newTestHandlerOn(t, c, storetest.Open(t))
+}
+
+// newTestHandlerOn is newTestHandler on the store s.
+func newTestHandlerOn(t testing.TB, c *deepscript.Client, s *store.Store) *Handler {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New()
 	return New(Config{UploadDir: t.TempDir(), MaxUploadBytes: 1 << 20, SessionKeys: [][]byte{make([]byte, 64), make([]byte, 32)}, Signup: SignupOpen},
@@ -234,7 +239,7 @@ func TestOtherUsersJob(t *testing.T) {
 	other := signedIn(t, h, storetest.User(t, h.Store, "grace@example.com"))
 	routes := []string{"GET /jobs/j_1", "GET /jobs/j_1/events", "GET /jobs/j_1/audio", "GET /jobs/j_1/transcript.txt",
 		"GET /jobs/j_1/transcript.srt", "GET /jobs/j_1/transcript.vtt", "GET /jobs/j_1/transcript.json",
-		"POST /jobs/j_1/delete", "POST /jobs/j_1/retry"}
+		"POST /jobs/j_1/delete", "POST /jobs/j_1/retry", "POST /jobs/j_1/rename", "POST /jobs/j_1/tags", "PATCH /jobs/j_1"}
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
 		t.Run(strings.NewReplacer("/", "_", " ", "").Replace(route), func(t *testing.T) {

@@ -13,6 +13,6 @@ func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, u store.User
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(w, r, "Deleted "+j.Filename+".")
+	h.flash(w, r, "Deleted "+j.Name+".")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -26,7 +26,7 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.JobPage(views.JobModel{Layout: h.layout(w, r, j.Filename), Job: viewJob(j), Transcript: t}))
+	h.render(w, r, http.StatusOK, views.JobPage(views.JobModel{Layout: h.layout(w, r, j.Name), Job: viewJob(j), Transcript: t}))
 }
 
 // transcript is a completed job's text as its page shows it; empty for a

@@ -115,12 +115,7 @@ func (h *Handler) respondUpload(w http.ResponseWriter, r *http.Request, u store.
 			messages = append(messages, job.ErrorMessage(p))
 			status = statusOf[code]
 		}
-		jobs, err := h.Store.JobsForUser(r.Context(), u.ID, jobListLimit)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.renderHome(w, r, status, jobs, messages)
+		h.showHome(w, r, u, status, messages)
 		return
 	}
 	if len(created) == 1 {

@@ -48,7 +48,7 @@ func (h *Handler) layout(w http.ResponseWriter, r *http.Request, title string) v
 
 // viewJob converts a stored job for the pages.
 func viewJob(j job.Job) views.Job {
-	v := views.Job{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
+	v := views.Job{ID: j.ID, Filename: j.Filename, Name: j.Name, Tags: j.Tags, SizeBytes: j.SizeBytes, Status: string(j.Status), Progress: j.Progress,
 		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CompletedVia: string(j.CompletedVia), Error: j.Error}
 	if j.Status == job.StatusCompleted {
 		v.Downloads = downloads(j.ID)
@@ -71,6 +71,9 @@ func downloads(jobID string) []views.Download {
 type jobJSON struct {
 	ID           string    `json:"id"`
 	Filename     string    `json:"filename"`
+	Name         string    `json:"name"`
+	Tags         []string  `json:"tags"`
+	SizeBytes    int64     `json:"size_bytes"`
 	Status       string    `json:"status"`
 	Progress     float64   `json:"progress"`
 	Duration     float64   `json:"duration"`
@@ -85,8 +88,11 @@ type jobJSON struct {
 func JobJSON(j job.Job) any { return toJSON(j) }
 
 func toJSON(j job.Job) jobJSON {
-	out := jobJSON{ID: j.ID, Filename: j.Filename, Status: string(j.Status), Progress: j.Progress,
+	out := jobJSON{ID: j.ID, Filename: j.Filename, Name: j.Name, Tags: j.Tags, SizeBytes: j.SizeBytes, Status: string(j.Status), Progress: j.Progress,
 		Duration: j.Duration, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
 	if j.CompletedVia != "" {
 		via := string(j.CompletedVia)
 		out.CompletedVia = &via

@@ -43,7 +43,7 @@ func (h *Handler) listRevisions(w http.ResponseWriter, r *http.Request, u store.
 		writeJSON(w, http.StatusOK, map[string][]revisionJSON{"revisions": out})
 		return
 	}
-	m := views.RevisionsModel{Layout: h.layout(w, r, "History of "+j.Filename), Job: viewJob(j)}
+	m := views.RevisionsModel{Layout: h.layout(w, r, "History of "+j.Name), Job: viewJob(j)}
 	for _, rev := range revs {
 		v := views.Revision{ID: rev.ID, Source: string(rev.Source), RestoredFrom: rev.RestoredFrom,
 			CreatedAt: rev.CreatedAt, Current: rev.ID == j.RevisionID}

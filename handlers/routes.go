@@ -26,6 +26,11 @@ func (h *Handler) Routes() http.Handler {
 
 	browser.HandleFunc("GET /{$}", h.page(h.home))
 	browser.HandleFunc("POST /jobs", h.api(h.uploadJobs))
+	browser.HandleFunc("GET /jobs", h.page(h.listJobs))
+	browser.HandleFunc("POST /jobs/delete", h.page(h.deleteJobs))
+	browser.HandleFunc("PATCH /jobs/{id}", h.api(h.patchJob))
+	browser.HandleFunc("POST /jobs/{id}/rename", h.page(h.renameJob))
+	browser.HandleFunc("POST /jobs/{id}/tags", h.page(h.tagJob))
 	browser.HandleFunc("GET /jobs/{id}", h.page(h.showJob))
 	browser.HandleFunc("GET /jobs/{id}/events", h.api(h.jobEvents))
 	browser.HandleFunc("GET /events", h.api(h.userEvents))

@@ -28,7 +28,7 @@ func (h *Handler) showSegmentEdit(w http.ResponseWriter, r *http.Request, u stor
 	}
 	seg := cur.Result.Segments[n-1]
 	h.render(w, r, http.StatusOK, views.SegmentEditPage(views.SegmentEditModel{
-		Layout: h.layout(w, r, fmt.Sprintf("Segment %d of %s", n, j.Filename)), Job: viewJob(j),
+		Layout: h.layout(w, r, fmt.Sprintf("Segment %d of %s", n, j.Name)), Job: viewJob(j),
 		N: n, Start: seg.Start, End: seg.End, Text: seg.Text, ETag: revisionETag(cur.ID)}))
 }
 
@@ -56,7 +56,7 @@ func (h *Handler) editSegment(w http.ResponseWriter, r *http.Request, u store.Us
 		h.fail(w, r, job.Errorf(job.CodeInvalid, "The form does not say which version it edits; please open the edit page again."))
 		return
 	}
-	m := views.SegmentEditModel{Layout: h.layout(w, r, fmt.Sprintf("Segment %d of %s", n, j.Filename)), Job: viewJob(j),
+	m := views.SegmentEditModel{Layout: h.layout(w, r, fmt.Sprintf("Segment %d of %s", n, j.Name)), Job: viewJob(j),
 		N: n, Text: text, ETag: etag}
 	if !ifMatch(etag, cur.ID) {
 		h.staleSegment(w, r, m, cur)

@@ -61,7 +61,9 @@ const (
 type Job struct {
 	ID           string
 	UserID       int64
-	Filename     string
+	Filename     string // the name the file was uploaded with
+	Name         string // the name its owner gives it; the filename until renamed
+	Tags         []string
 	AudioPath    string
 	SizeBytes    int64
 	Duration     float64

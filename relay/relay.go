@@ -130,6 +130,21 @@ func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, e
 	return j, nil
 }
 
+// Organise renames and retags a user's job as o says and publishes the
+// change; o's names and tags are checked first (job.CodeInvalid).
+func (r *Relay) Organise(ctx context.Context, userID int64, id string, o job.Organise) (job.Job, error) {
+	o, err := o.Clean()
+	if err != nil {
+		return job.Job{}, err
+	}
+	j, err := r.store.OrganiseJob(ctx, userID, id, o)
+	if err != nil {
+		return job.Job{}, err
+	}
+	r.publish(j)
+	return j, nil
+}
+
 // Edit saves an owner's edit of a job's transcript as its new current
 // revision, provided base is still the current one (job.ErrStale
 // otherwise, and nothing changes), and publishes the change.

@@ -124,10 +124,16 @@
   // ---- Job list (home page) ----
 
   // One EventSource carries every job of the user, each change as the job's
-  // row; only that row changes. On a transient error the browser reconnects
-  // by itself and resumes with Last-Event-ID, so errors are left to it.
+  // row; only that row changes. A job the page does not show is added at
+  // the top only when it is new since the page was drawn and the page is
+  // the first of the unfiltered, newest-first list (data-new-since); other
+  // pages keep the rows they were drawn with. On a transient error the
+  // browser reconnects by itself and resumes with Last-Event-ID, so errors
+  // are left to it.
   function initJobList(list) {
     const empty = byTestId(document, 'job-list-empty');
+    const bulk = byTestId(document, 'bulk-delete-form');
+    const newSince = Number(list.dataset.newSince || Infinity);
     const findRow = (id) => Array.from(list.children).find((row) => row.dataset.jobId === id);
     const source = new EventSource(list.dataset.stream);
     watchConnection(source);
@@ -135,15 +141,18 @@
       const fresh = fragment(e.data);
       let row = findRow(fresh.dataset.jobId);
       if (row) morph(row, fresh);
-      else list.prepend(row = fresh);
+      else if (Number(fresh.dataset.created) > newSince) list.prepend(row = fresh);
+      else return;
       localTimes(row);
       empty.hidden = true;
+      if (bulk) bulk.hidden = false;
     });
     source.addEventListener('deleted', (e) => {
       const gone = parseJSON(e.data);
       const row = gone && findRow(gone.id);
       if (row) row.remove();
       empty.hidden = list.children.length > 0;
+      if (bulk) bulk.hidden = list.children.length === 0;
     });
   }
 

@@ -5,12 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"scribe/job"
 )
 
-const jobColumns = `id, user_id, filename, audio_path, size_bytes, duration, attempt,
+// jobColumns are a job's columns in scanJob's order; its tags come with it,
+// joined by commas (which no tag holds).
+const jobColumns = `id, user_id, filename, name,
+	(SELECT group_concat(tag, ',') FROM job_tags WHERE job_id = jobs.id), audio_path, size_bytes, duration, attempt,
 	upstream_id, submit_tries, next_submit_at, submitted_at, status, progress, error,
 	completed_via, upstream_done_at, finished_at, polls, seq, revision_id, created_at, updated_at`
 
@@ -21,11 +26,16 @@ func scanJob(r rowScanner) (job.Job, error) {
 	var upstream sql.NullString
 	var next, submitted, done, finished sql.NullTime
 	var revision sql.NullInt64
-	err := r.Scan(&j.ID, &j.UserID, &j.Filename, &j.AudioPath, &j.SizeBytes, &j.Duration, &j.Attempt,
+	var tags sql.NullString
+	err := r.Scan(&j.ID, &j.UserID, &j.Filename, &j.Name, &tags, &j.AudioPath, &j.SizeBytes, &j.Duration, &j.Attempt,
 		&upstream, &j.SubmitTries, &next, &submitted, &j.Status, &j.Progress, &j.Error,
 		&j.CompletedVia, &done, &finished, &j.Polls, &j.Seq, &revision, &j.CreatedAt, &j.UpdatedAt)
 	j.UpstreamID, j.NextSubmitAt, j.SubmittedAt, j.RevisionID = upstream.String, next.Time, submitted.Time, revision.Int64
 	j.UpstreamDone, j.FinishedAt = done.Time, finished.Time
+	if tags.String != "" {
+		j.Tags = strings.Split(tags.String, ",")
+		slices.Sort(j.Tags)
+	}
 	return j, err
 }
 
@@ -63,14 +73,15 @@ func jobByID(ctx context.Context, q interface {
 func (s *Store) CreateJob(ctx context.Context, j job.Job) (job.Job, error) {
 	now := s.Now()
 	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = job.StatusQueued, now, now, now
+	j.Name = j.Filename
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, duration,
-			status, next_submit_at, seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.ID, j.UserID, j.Filename, j.AudioPath, j.SizeBytes, j.Duration, j.Status, j.NextSubmitAt, j.Seq, now, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (id, user_id, filename, name, audio_path, size_bytes, duration,
+			status, next_submit_at, seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			j.ID, j.UserID, j.Filename, j.Name, j.AudioPath, j.SizeBytes, j.Duration, j.Status, j.NextSubmitAt, j.Seq, now, now)
 		return err
 	})
 	if err != nil {
@@ -101,7 +112,7 @@ func (s *Store) JobAwaitingUpstreamID(ctx context.Context, key string) (job.Job,
 
 // JobsForUser lists a user's most recent jobs, newest first.
 func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]job.Job, error) {
-	return s.queryJobs(ctx, "WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ?", userID, limit)
+	return s.queryJobs(ctx, "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?", userID, limit)
 }
 
 // JobsChangedSince lists a user's jobs whose last change is after seq, in

@@ -25,7 +25,10 @@ type AuthModel struct {
 // Job is one transcription job as pages show it.
 type Job struct {
 	ID           string
-	Filename     string
+	Filename     string // as uploaded
+	Name         string // as its owner calls it; the filename until renamed
+	Tags         []string
+	SizeBytes    int64
 	Status       string // queued | processing | completed | failed
 	Progress     float64
 	Duration     float64 // seconds of audio; 0 while unknown
@@ -48,13 +51,32 @@ type Download struct {
 // Final reports whether the job can no longer change.
 func (j Job) Final() bool { return j.Status == "completed" || j.Status == "failed" }
 
-// HomeModel is the upload form and the user's job list.
+// HomeModel is the upload form and a page of the user's job list.
 type HomeModel struct {
 	Layout
 	Jobs           []Job
 	MaxUploadBytes int64
 	UploadErrors   []string // per-file errors from a form post without JavaScript
+	List           ListControls
 }
+
+// ListControls are the job list's filters, sort and page links.
+type ListControls struct {
+	Status string   // shown state, or empty for all
+	Tag    string   // shown tag, or empty for all
+	Sort   string   // date | name
+	Tags   []string // the user's tags, offered in the tag filter
+	Next   string   // the next page's URL; empty on the last page
+	First  string   // the first page's URL; empty on the first page
+	Back   string   // this page's URL, where a bulk delete returns
+	// NewSince is the page's time in Unix milliseconds when it is the
+	// first page of the unfiltered, newest-first list: jobs created after
+	// it are added live at the top. Zero on any other page.
+	NewSince int64
+}
+
+// Filtered reports whether the list shows only some of the jobs.
+func (c ListControls) Filtered() bool { return c.Status != "" || c.Tag != "" }
 
 // Segment is one timed line of a transcript.
 type Segment struct {
@@ -100,9 +122,11 @@ func (t Transcript) Speakers() []string {
 	return out
 }
 
-// DeliveryHealthModel summarises how the user's jobs learnt their final state.
+// DeliveryHealthModel summarises how the user's latest finished jobs
+// learnt their final state.
 type DeliveryHealthModel struct {
 	Layout
+	Window                                 int // how many of the latest finished jobs the figures cover
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int
 	PollsMade                              int
 	PollsAt3s                              int     // what polling every 3 s would have cost

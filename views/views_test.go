@@ -40,7 +40,7 @@ var (
 // completedJob is a finished job with the downloads a handler would list;
 // two, in an order no page keeps, so the tests see views draw what they get.
 func completedJob() Job {
-	return Job{ID: "j1", Filename: "talk.mp3", Status: "completed", Progress: 1, Duration: 75.4,
+	return Job{ID: "j1", Filename: "talk.mp3", Name: "talk.mp3", Status: "completed", Progress: 1, Duration: 75.4,
 		CreatedAt: created, UpdatedAt: created.Add(42 * time.Second), CompletedVia: "webhook",
 		Downloads: []Download{{Label: "VTT", URL: "/jobs/j1/transcript.vtt", Ext: "vtt"}, {Label: "TXT", URL: "/jobs/j1/transcript.txt", Ext: "txt"}}}
 }
@@ -206,7 +206,7 @@ func TestHomePage(t *testing.T) {
 	t.Run("TwoJobs", func(t *testing.T) {
 		jobs := []Job{
 			completedJob(),
-			{ID: "j2", Filename: "call.ogg", Status: "processing", Progress: 0.42, CreatedAt: created},
+			{ID: "j2", Filename: "call.ogg", Name: "call.ogg", Status: "processing", Progress: 0.42, CreatedAt: created},
 		}
 		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: jobs, MaxUploadBytes: 100 << 20}))
 		rows := byTestID(doc, "job-list").Find(`[data-testid="job-row"]`)
@@ -288,7 +288,7 @@ func TestHomePage(t *testing.T) {
 		}
 	})
 	t.Run("FailedRow", func(t *testing.T) {
-		j := Job{ID: "j3", Filename: "x.mp3", Status: "failed", Error: "The recording has no sound.", CreatedAt: created}
+		j := Job{ID: "j3", Filename: "x.mp3", Name: "x.mp3", Status: "failed", Error: "The recording has no sound.", CreatedAt: created}
 		doc, _ := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if got, want := byTestID(doc, "job-error").Text(), j.Error; got != want {
 			t.Errorf("row error = %q, want %q", got, want)
@@ -298,7 +298,7 @@ func TestHomePage(t *testing.T) {
 		}
 	})
 	t.Run("EscapesFilename", func(t *testing.T) {
-		j := Job{ID: "j4", Filename: `<script>alert(1)</script>.mp3`, Status: "queued", CreatedAt: created}
+		j := Job{ID: "j4", Filename: `<script>alert(1)</script>.mp3`, Name: `<script>alert(1)</script>.mp3`, Status: "queued", CreatedAt: created}
 		doc, html := render(t, HomePage(HomeModel{Layout: signedIn, Jobs: []Job{j}}))
 		if strings.Contains(html, "<script>alert(1)") {
 			t.Errorf("filename not escaped in:\n%s", html)
@@ -365,7 +365,7 @@ func TestJobPage(t *testing.T) {
 		}
 	})
 	t.Run("Failed", func(t *testing.T) {
-		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
+		j := Job{ID: "j9", Filename: "x.mp3", Name: "x.mp3", Status: "failed", Progress: 0.3, Error: "The file could not be decoded.", CreatedAt: created, UpdatedAt: created}
 		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
 		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), j.Error; got != want {
 			t.Errorf("job-error = %q, want %q", got, want)
@@ -378,7 +378,7 @@ func TestJobPage(t *testing.T) {
 		}
 	})
 	t.Run("Processing", func(t *testing.T) {
-		j := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
+		j := Job{ID: "j5", Filename: "x.mp3", Name: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
 		doc, _ := render(t, JobPage(JobModel{Layout: signedIn, Job: j}))
 		if got, want := byTestID(doc, "job-page").AttrOr("data-stream", ""), "/jobs/j5/events?view=html"; got != want {
 			t.Errorf("job-page data-stream = %q, want %q", got, want)
@@ -480,7 +480,7 @@ func TestFormat(t *testing.T) {
 // TestFragments checks the components the event streams send: each is one
 // element the page script can swap in, and the same markup the page has.
 func TestFragments(t *testing.T) {
-	running := Job{ID: "j5", Filename: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
+	running := Job{ID: "j5", Filename: "x.mp3", Name: "x.mp3", Status: "processing", Progress: 0.5, CreatedAt: created, UpdatedAt: created}
 	oneElement := func(t *testing.T, doc *goquery.Document, testid string) *goquery.Selection {
 		t.Helper()
 		top := doc.Find("body").Children()
@@ -546,7 +546,7 @@ func TestFragments(t *testing.T) {
 		samePart(t, page, doc, "job-body")
 	})
 	t.Run("BodyFailed", func(t *testing.T) {
-		j := Job{ID: "j9", Filename: "x.mp3", Status: "failed", Error: "No sound."}
+		j := Job{ID: "j9", Filename: "x.mp3", Name: "x.mp3", Status: "failed", Error: "No sound."}
 		doc, _ := render(t, JobBody(j, Transcript{}))
 		if got, want := strings.TrimSpace(byTestID(doc, "job-error").Text()), "No sound."; got != want {
 			t.Errorf("job-error = %q, want %q", got, want)

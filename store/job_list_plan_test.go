@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"scribe/job"
+)
+
+// TestListPlans checks that SQLite answers every page of the job list by
+// seeking in an index in the list's order: no scan of the table and no
+// sort of the user's jobs, so a page costs the same at 100 jobs as at
+// 100,000 (BenchmarkPagesScale in handlers measures it).
+func TestListPlans(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "scribe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after := map[JobSort]*Cursor{
+		SortDate: {Sort: SortDate, CreatedAt: time.Now(), ID: "j_1"},
+		SortName: {Sort: SortName, Name: "a", ID: "j_1"},
+	}
+	for _, sort := range []JobSort{SortDate, SortName} {
+		for _, status := range []job.Status{"", job.StatusCompleted} {
+			for _, cursor := range []*Cursor{nil, after[sort]} {
+				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
+				where, args := listJobsWhere(q)
+				plan := explain(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
+				if !strings.Contains(plan, "SEARCH jobs USING COVERING INDEX") || strings.Contains(plan, "TEMP B-TREE") {
+					t.Errorf("sort %s, status %q, cursor %v: plan\n%s", sort, status, cursor != nil, plan)
+				}
+				if cursor != nil && !strings.Contains(plan, ",id)") {
+					t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", sort, status, plan)
+				}
+			}
+		}
+	}
+	plan := explain(t, s, `SELECT 1 FROM jobs WHERE user_id = ? AND finished_at IS NOT NULL AND upstream_id IS NOT NULL
+		ORDER BY finished_at DESC LIMIT ?`, 1, DeliveryWindow)
+	if !strings.Contains(plan, "jobs_user_finished") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("delivery window plan:\n%s", plan)
+	}
+}
+
+// explain is SQLite's query plan for query, one step a line.
+func explain(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.reader.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}

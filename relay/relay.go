@@ -35,6 +35,8 @@ type Relay struct {
 	metrics *metrics.Metrics
 	hub     hub
 	queued  chan struct{}
+	// committer applies news in group commits and publishes it.
+	committer *committer
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's context; nil until Run starts
@@ -45,8 +47,10 @@ type Relay struct {
 
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
-	return &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
+	r := &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
 		hub: hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}, queued: make(chan struct{}, 1)}
+	r.committer = newCommitter(s, r.publish)
+	return r
 }
 
 // Queued receives a signal whenever a job starts waiting to be submitted
@@ -243,12 +247,11 @@ func (r *Relay) Apply(ctx context.Context, u job.Update) (bool, error) {
 		}
 		u.Result = t.Result.Domain()
 	}
-	j, changed, err := r.store.ApplyUpdate(ctx, u)
-	if err != nil || !changed {
-		return false, err
+	a := r.committer.apply(ctx, u)
+	if a.Err != nil || !a.Changed {
+		return false, a.Err
 	}
-	r.publish(j)
-	if j.Status.Final() {
+	if j := a.Job; j.Status.Final() {
 		r.metrics.JobsFinished.WithLabelValues(string(j.CompletedVia), string(j.Status)).Inc()
 		r.unwatch(j.UpstreamID)
 	}

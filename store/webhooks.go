@@ -9,16 +9,6 @@ import (
 	"time"
 )
 
-// WebhookSeen reports whether a webhook-id was already handled.
-func (s *Store) WebhookSeen(ctx context.Context, webhookID string) (bool, error) {
-	var n int
-	err := s.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_receipts WHERE webhook_id = ?", webhookID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("store: unable to look up webhook %s: %w", webhookID, err)
-	}
-	return n > 0, nil
-}
-
 // DeliveryStats summarises how a user's jobs learnt their final state.
 type DeliveryStats struct {
 	ViaWebhook, ViaSSE, ViaPoll, ViaSubmit int

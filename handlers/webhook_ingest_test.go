@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +21,7 @@ import (
 	"scribe/deepscript"
 	"scribe/deepscript/deepscripttest"
 	"scribe/job"
+	"scribe/relay"
 	"scribe/store"
 	"scribe/store/storetest"
 )
@@ -69,41 +73,53 @@ func completedDelivery(t testing.TB, secret, msgID string, j job.Job) signedDeli
 	return signedDelivery{header: h, body: body}
 }
 
+// answer is what a sender got back for one delivery.
+type answer struct {
+	code int
+	body string
+	took time.Duration
+	err  error // the request failed: no answer
+}
+
 // sendAll posts every delivery to url from ingestSenders concurrent
-// senders over kept-alive connections, and returns each one's status and
-// time to answer, in the order of deliveries.
-func sendAll(t testing.TB, url string, deliveries []signedDelivery) ([]int, []time.Duration) {
-	t.Helper()
+// senders over kept-alive connections and returns their answers, in the
+// order of deliveries. answered, when not nil, counts the answers as they
+// come.
+func sendAll(url string, deliveries []signedDelivery, answered *atomic.Int64) []answer {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: ingestSenders}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
-	codes := make([]int, len(deliveries))
-	took := make([]time.Duration, len(deliveries))
+	answers := make([]answer, len(deliveries))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range ingestSenders {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < len(deliveries); k = int(next.Add(1) - 1) {
-				d := deliveries[k]
-				req, err := http.NewRequest("POST", url+"/webhooks/deepscript", bytes.NewReader(d.body))
-				if err != nil {
-					t.Error(err)
-					return
+				answers[k] = postDelivery(client, url, deliveries[k])
+				if answered != nil {
+					answered.Add(1)
 				}
-				req.Header = d.header.Clone()
-				start := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Errorf("delivery %d: %v", k, err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				codes[k], took[k] = resp.StatusCode, time.Since(start)
 			}
 		})
 	}
 	wg.Wait()
-	return codes, took
+	return answers
+}
+
+// postDelivery posts one delivery to url and reads its answer.
+func postDelivery(client *http.Client, url string, d signedDelivery) answer {
+	req, err := http.NewRequest("POST", url+"/webhooks/deepscript", bytes.NewReader(d.body))
+	if err != nil {
+		return answer{err: err}
+	}
+	req.Header = d.header.Clone()
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return answer{code: resp.StatusCode, body: string(body), took: time.Since(start), err: err}
 }
 
 // percentile is the p-th percentile (0 < p <= 1) of ds.
@@ -143,14 +159,16 @@ func BenchmarkWebhookIngest(b *testing.B) {
 
 	b.ResetTimer()
 	start, cpuStart := time.Now(), processCPU(b)
-	codes, took := sendAll(b, srv.URL, deliveries)
+	answers := sendAll(srv.URL, deliveries, nil)
 	elapsed, cpu := time.Since(start), processCPU(b)-cpuStart
 	b.StopTimer()
 
-	for k, code := range codes {
-		if code != http.StatusOK {
-			b.Fatalf("delivery %d answered %d", k, code)
+	took := make([]time.Duration, len(answers))
+	for k, a := range answers {
+		if a.err != nil || a.code != http.StatusOK {
+			b.Fatalf("delivery %d: %d %s %v", k, a.code, a.body, a.err)
 		}
+		took[k] = a.took
 	}
 	for _, j := range jobs {
 		got, err := h.Store.Job(context.Background(), j.UserID, j.ID)
@@ -167,4 +185,167 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	// rate on a machine shared with other work.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/delivery")
 	b.ReportMetric(0, "ns/op")
+}
+
+// TestWebhookIngestConcurrent sends completed deliveries for many jobs of
+// several users at once, each twice, mixed with deliveries for
+// transcriptions that are not ours, as concurrent senders do: every job
+// completes exactly once, in the store and on its owner's stream, repeats
+// are answered as handled, and the strangers change nothing.
+func TestWebhookIngestConcurrent(t *testing.T) {
+	const users, jobsPerUser, strangers = 4, 30, 20
+	fake := deepscripttest.NewServer(t)
+	h := newTestHandler(t, fake.Client())
+	secret := registerWebhook(t, h.Store)
+	srv := httptest.NewServer(h.Routes())
+	t.Cleanup(srv.Close)
+
+	var jobs []job.Job
+	subs := map[int64]*relay.Subscription{}
+	for u := range users {
+		user := storetest.User(t, h.Store, fmt.Sprintf("user%d@example.com", u))
+		jobs = append(jobs, submittedJobs(t, h.Store, user, fmt.Sprintf("u%d_", u), jobsPerUser)...)
+		sub, err := h.Relay.Subscribe(user.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sub.Close)
+		subs[user.ID] = sub
+	}
+	var deliveries []signedDelivery
+	for _, j := range jobs {
+		d := completedDelivery(t, secret, "msg_"+j.ID, j)
+		deliveries = append(deliveries, d, d)
+	}
+	for k := range strangers {
+		stranger := job.Job{ID: fmt.Sprintf("stranger%d", k), UpstreamID: fmt.Sprintf("tr_%016d", k)}
+		deliveries = append(deliveries, completedDelivery(t, secret, "msg_"+stranger.ID, stranger))
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(deliveries), func(a, b int) {
+		deliveries[a], deliveries[b] = deliveries[b], deliveries[a]
+	})
+
+	// count tallies the answers by what they said.
+	count := func(answers []answer) map[string]int {
+		n := map[string]int{}
+		for _, a := range answers {
+			if a.err != nil || a.code != http.StatusOK {
+				t.Errorf("answer %d %q, %v; want 200", a.code, a.body, a.err)
+				continue
+			}
+			var msg struct{ Status string }
+			if err := json.Unmarshal([]byte(a.body), &msg); err != nil {
+				t.Fatalf("answer %q: %v", a.body, err)
+			}
+			n[msg.Status]++
+		}
+		return n
+	}
+	got := count(sendAll(srv.URL, deliveries, nil))
+	if want := map[string]int{"ok": len(jobs), "already handled": len(jobs), "unknown transcription": strangers}; !maps.Equal(got, want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	ctx := context.Background()
+	for _, j := range jobs {
+		stored, err := h.Store.Job(ctx, j.UserID, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Status != job.StatusCompleted || stored.CompletedVia != job.ViaWebhook {
+			t.Errorf("job %s is %s via %q, want completed via webhook", j.ID, stored.Status, stored.CompletedVia)
+		}
+		if r, err := h.Store.Result(ctx, j.ID); err != nil || !strings.HasPrefix(r.Text, j.ID+" says") {
+			t.Errorf("job %s result %q, %v; want its own", j.ID, r.Text, err)
+		}
+	}
+	// Each change was published before its delivery was answered.
+	published := func() map[string]int {
+		seen := map[string]int{}
+		for _, sub := range subs {
+			for drained := false; !drained; {
+				select {
+				case c := <-sub.C:
+					if c.Job.Status != job.StatusCompleted {
+						t.Errorf("published %s as %s, want completed", c.Job.ID, c.Job.Status)
+					}
+					seen[c.Job.ID]++
+				default:
+					drained = true
+				}
+			}
+		}
+		return seen
+	}
+	seen := published()
+	for _, j := range jobs {
+		if seen[j.ID] != 1 {
+			t.Errorf("job %s published %d times, want once", j.ID, seen[j.ID])
+		}
+	}
+	if len(seen) != len(jobs) {
+		t.Errorf("%d jobs published, want %d", len(seen), len(jobs))
+	}
+
+	// Sent again, in later batches: all handled already, nothing published.
+	again := count(sendAll(srv.URL, deliveries, nil))
+	if want := map[string]int{"already handled": 2 * len(jobs), "unknown transcription": strangers}; !maps.Equal(again, want) {
+		t.Errorf("answers to repeats %v, want %v", again, want)
+	}
+	if seen := published(); len(seen) != 0 {
+		t.Errorf("repeats published %v, want nothing", seen)
+	}
+}
+
+// TestWebhookIngestShutdown shuts the server down while deliveries are in
+// flight: the requests under way are drained, and every delivery answered
+// 200 is committed.
+func TestWebhookIngestShutdown(t *testing.T) {
+	const n = 300
+	h := newTestHandler(t, unreachable())
+	secret := registerWebhook(t, h.Store)
+	jobs := submittedJobs(t, h.Store, storetest.User(t, h.Store, "ada@example.com"), "", n)
+	deliveries := make([]signedDelivery, n)
+	for k, j := range jobs {
+		deliveries[k] = completedDelivery(t, secret, "msg_"+j.ID, j)
+	}
+	srv := httptest.NewServer(h.Routes())
+	t.Cleanup(srv.Close)
+
+	var answered atomic.Int64
+	shutdown := make(chan error, 1)
+	go func() {
+		for answered.Load() < n/4 {
+			time.Sleep(time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shutdown <- srv.Config.Shutdown(ctx)
+	}()
+	answers := sendAll(srv.URL, deliveries, &answered)
+	if err := <-shutdown; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	ok, cut := 0, 0
+	for k, a := range answers {
+		switch {
+		case a.err != nil:
+			cut++
+			continue
+		case a.code != http.StatusOK:
+			t.Errorf("delivery %d answered %d %s", k, a.code, a.body)
+			continue
+		}
+		ok++
+		stored, err := h.Store.Job(context.Background(), jobs[k].UserID, jobs[k].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Status != job.StatusCompleted {
+			t.Errorf("job %s is %s after its delivery was answered 200", jobs[k].ID, stored.Status)
+		}
+	}
+	if ok < n/4 || cut == 0 {
+		t.Errorf("%d answered, %d cut off; want the shutdown to fall among the deliveries", ok, cut)
+	}
+	t.Logf("%d deliveries answered 200 and committed, %d refused after the shutdown", ok, cut)
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // maxBatch caps the updates committed in one transaction, so one commit
-// stays short and the caller leading it is answered soon.
-const maxBatch = 256
+// stays short and the caller leading it is answered soon. A variable for
+// tests.
+var maxBatch = 256
 
 // batchTimeout bounds one batch's transaction. It does not end with the
 // context of the caller that happens to lead it: the batch holds others'

@@ -2,7 +2,8 @@
 // an upload, a retry, a delete, an edit or restore of its transcript, the
 // upstream's answer to a submission, and news from a webhook, the
 // upstream's event stream or a backstop poll — goes through it: it applies the change in one store transaction (news
-// under the forward-only rule), and only after the commit publishes it to
+// under the forward-only rule, concurrent news group-committed in one
+// transaction), and only after the commit publishes it to
 // the owner's browser streams. It also follows one upstream event stream
 // per active job.
 package relay

@@ -41,7 +41,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// when it tries to upgrade; one writer connection serialises writes.
 	// Each connection keeps its last 32 prepared statements: the webhook
 	// path runs the same few for every delivery, and preparing them again
-	// each time was a tenth of its cost. synchronous=NORMAL in WAL mode: a
+	// each time was a quarter of its CPU. synchronous=NORMAL in WAL mode: a
 	// commit survives the process dying, not the machine losing power
 	// (README, "Nothing lost").
 	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=32"

@@ -32,15 +32,40 @@ var (
 // space-separated v1 signatures matches, compared in constant time.
 //
 // It does not remember webhook-ids: the receiver dedupes them durably.
+// A receiver of many deliveries keeps a WebhookVerifier instead.
 func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time) error {
+	v, err := NewWebhookVerifier(secret)
+	if err != nil {
+		return err
+	}
+	return v.Verify(header, body, now)
+}
+
+// WebhookVerifier verifies deliveries signed with one endpoint secret,
+// decoded once rather than per delivery. It is safe for concurrent use.
+type WebhookVerifier struct {
+	secret string
+	key    []byte
+}
+
+// NewWebhookVerifier returns a verifier for secret ("whsec_…").
+func NewWebhookVerifier(secret string) (*WebhookVerifier, error) {
 	encoded := strings.TrimPrefix(secret, "whsec_")
 	if encoded == "" {
-		return errors.New("deepscript: empty webhook secret")
+		return nil, errors.New("deepscript: empty webhook secret")
 	}
 	key, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
-		return fmt.Errorf("deepscript: unusable webhook secret: %w", err)
+		return nil, fmt.Errorf("deepscript: unusable webhook secret: %w", err)
 	}
+	return &WebhookVerifier{secret: secret, key: key}, nil
+}
+
+// Secret is the secret v verifies with.
+func (v *WebhookVerifier) Secret() string { return v.secret }
+
+// Verify checks one delivery as VerifyWebhook does.
+func (v *WebhookVerifier) Verify(header http.Header, body []byte, now time.Time) error {
 	if err := CheckWebhookHeaders(header, now); err != nil {
 		return err
 	}
@@ -49,7 +74,7 @@ func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time
 	// the library joins it with Sprintf and converts it twice, four copies
 	// of a body of up to 16 MiB that the receiver's memory budget for
 	// unverified bodies does not count.
-	mac := hmac.New(sha256.New, key)
+	mac := hmac.New(sha256.New, v.key)
 	fmt.Fprintf(mac, "%s.%d.", header.Get(standardwebhooks.HeaderWebhookID), secs)
 	mac.Write(body)
 	want := []byte(base64.StdEncoding.EncodeToString(mac.Sum(nil)))

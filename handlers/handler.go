@@ -73,7 +73,7 @@ type Handler struct {
 	cfg       Config
 	sessions  *sessions.CookieStore
 	cookie    string // the session cookie's name
-	webhooks  webhookGate
+	webhooks  *webhookGate
 	throttle  *throttle
 	passwords passwordWork
 	health    health

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -49,16 +50,32 @@ type webhookGate struct {
 	// rejections logs refused deliveries at a bounded rate: forgeries are
 	// cheap to send and must not become expensive to receive.
 	rejections *rateLog
+	// verifier is the last endpoint secret's, rebuilt when it changes.
+	verifier atomic.Pointer[deepscript.WebhookVerifier]
 }
 
-func newWebhookGate(log *slog.Logger) webhookGate {
-	return webhookGate{bodies: semaphore.NewWeighted(webhookBodyBudget), rejections: newRateLog(log, 10*time.Second)}
+// verifierFor returns the verifier of secret, reusing the last one built.
+func (g *webhookGate) verifierFor(secret string) (*deepscript.WebhookVerifier, error) {
+	if v := g.verifier.Load(); v != nil && v.Secret() == secret {
+		return v, nil
+	}
+	v, err := deepscript.NewWebhookVerifier(secret)
+	if err != nil {
+		return nil, err
+	}
+	g.verifier.Store(v)
+	return v, nil
+}
+
+func newWebhookGate(log *slog.Logger) *webhookGate {
+	return &webhookGate{bodies: semaphore.NewWeighted(webhookBodyBudget), rejections: newRateLog(log, 10*time.Second)}
 }
 
 // receiveWebhook checks a delivery's headers, reads its body within the
-// memory budget, verifies the signature over the raw bytes, drops repeats
-// by webhook-id, and hands the event to the relay. Anything it cannot use
-// yet is left to the other channels.
+// memory budget, verifies the signature over the raw bytes, and hands the
+// event to the relay, which drops repeats by webhook-id in the transaction
+// that applies it. Anything it cannot use yet is left to the other
+// channels.
 func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	if err := deepscript.CheckWebhookHeaders(r.Header, h.Store.Now()); err != nil {
 		h.rejectWebhook(w, r, err)
@@ -89,13 +106,13 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 		return
 	}
-	if err := deepscript.VerifyWebhook(ep.Secret, r.Header, body, h.Store.Now()); err != nil {
+	verifier, err := h.webhooks.verifierFor(ep.Secret)
+	if err != nil {
 		h.rejectWebhook(w, r, err)
 		return
 	}
-	webhookID := r.Header.Get("webhook-id")
-	if seen, err := h.Store.WebhookSeen(ctx, webhookID); err == nil && seen {
-		h.webhookAnswer(w, "duplicate", http.StatusOK, "already handled")
+	if err := verifier.Verify(r.Header, body, h.Store.Now()); err != nil {
+		h.rejectWebhook(w, r, err)
 		return
 	}
 	var ev deepscript.WebhookEvent
@@ -104,7 +121,7 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	release() // the event is decoded: the raw bytes are no longer needed
-	switch err := h.Relay.ApplyWebhook(ctx, webhookID, ev); {
+	switch err := h.Relay.ApplyWebhook(ctx, r.Header.Get("webhook-id"), ev); {
 	case err == nil:
 		h.webhookAnswer(w, "applied", http.StatusOK, "ok")
 	case errors.Is(err, store.ErrDuplicate):

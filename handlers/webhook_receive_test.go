@@ -218,6 +218,20 @@ func TestWebhookReceiver(t *testing.T) {
 			t.Fatalf("job %s with error %q, want failed with the upstream's message", j.Status, j.Error)
 		}
 	})
+	t.Run("SecretChanged", func(t *testing.T) {
+		// A newly registered endpoint's secret takes over at once: the
+		// verifier built for the old one is not reused.
+		rotated := deepscripttest.NewSecret()
+		if err := h.Store.SetWebhookEndpoint(ctx, store.WebhookEndpoint{ID: "we_2",
+			URL: "http://app.example/webhooks/deepscript", Secret: rotated}); err != nil {
+			t.Fatal(err)
+		}
+		ev := deepscript.WebhookEvent{Event: deepscript.EventProgress, ID: "tr_held", CreatedAt: time.Now().UTC()}
+		answer(t, serve(h, webhookRequest(t, secret, "msg_old_secret", time.Now(), encode(t, ev)), nil),
+			http.StatusUnauthorized, "invalid signature")
+		answer(t, serve(h, webhookRequest(t, rotated, "msg_new_secret", time.Now(), encode(t, ev)), nil),
+			http.StatusOK, "ignored")
+	})
 }
 
 // TestWebhookAnswersInTime sends a completed event without its result

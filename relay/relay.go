@@ -2,10 +2,11 @@
 // an upload, a retry, a delete, an edit or restore of its transcript, the
 // upstream's answer to a submission, and news from a webhook, the
 // upstream's event stream or a backstop poll — goes through it: it applies the change in one store transaction (news
-// under the forward-only rule), and only after the commit publishes it to
-// the owner's browser streams. It also follows the upstream event streams
-// of active jobs, a bounded number at once, jobs a browser is watching
-// first (watch.go).
+// under the forward-only rule, concurrent news group-committed in one
+// transaction), and only after the commit publishes it to the owner's
+// browser streams. It also follows the upstream event streams of active
+// jobs, a bounded number at once, jobs a browser is watching first
+// (watch.go).
 package relay
 
 import (
@@ -36,6 +37,8 @@ type Relay struct {
 	metrics *metrics.Metrics
 	hub     hub
 	queued  chan struct{}
+	// committer applies news in group commits and publishes it.
+	committer *committer
 
 	// MaxStreams caps the upstream event streams followed at once; 0
 	// means no cap. Jobs beyond it learn their end from webhooks and the
@@ -58,11 +61,13 @@ const DefaultMaxStreams = 200
 
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
-	return &Relay{store: s, client: c, metrics: m, log: log,
+	r := &Relay{store: s, client: c, metrics: m, log: log,
 		hub:        hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}},
 		queued:     make(chan struct{}, 1),
 		MaxStreams: DefaultMaxStreams, ResultGrace: 2 * time.Second,
 		demand: make(chan struct{}, 1), wanted: map[string]*watcher{}, queue: map[int64][]*watcher{}}
+	r.committer = newCommitter(s, r.publish)
+	return r
 }
 
 // Queued receives a signal whenever a job starts waiting to be submitted
@@ -258,12 +263,11 @@ func (r *Relay) Apply(ctx context.Context, u job.Update) (bool, error) {
 		}
 		u.Result = t.Result.Domain()
 	}
-	j, changed, err := r.store.ApplyUpdate(ctx, u)
-	if err != nil || !changed {
-		return false, err
+	a := r.committer.apply(ctx, u)
+	if a.Err != nil || !a.Changed {
+		return false, a.Err
 	}
-	r.publish(j)
-	if j.Status.Final() {
+	if j := a.Job; j.Status.Final() {
 		r.metrics.JobsFinished.WithLabelValues(string(j.CompletedVia), string(j.Status)).Inc()
 		r.unwatch(j.UpstreamID)
 	}

@@ -24,9 +24,22 @@ type WebhookEndpoint struct {
 }
 
 // WebhookEndpoint loads the registered endpoint; its fields are empty when
-// none is registered.
+// none is registered. Every webhook delivery reads it, so once read it is
+// kept in memory: this process is the database's only writer (the data
+// directory is locked) and SetWebhookEndpoint replaces the copy.
 func (s *Store) WebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
-	// One query: every webhook delivery reads this.
+	if e := s.endpoint.Load(); e != nil {
+		return *e, nil
+	}
+	e, err := s.readWebhookEndpoint(ctx)
+	if err != nil {
+		return WebhookEndpoint{}, err
+	}
+	s.endpoint.CompareAndSwap(nil, &e)
+	return e, nil
+}
+
+func (s *Store) readWebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
 	var e WebhookEndpoint
 	fields := map[string]*string{settingWebhookID: &e.ID, settingWebhookURL: &e.URL, settingWebhookSecret: &e.Secret}
 	rows, err := s.reader.QueryContext(ctx, "SELECT key, value FROM settings WHERE key IN (?, ?, ?)",
@@ -54,6 +67,7 @@ func (s *Store) SetWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
 	if err != nil {
 		return fmt.Errorf("store: unable to record webhook endpoint: %w", err)
 	}
+	s.endpoint.Store(&e)
 	return nil
 }
 

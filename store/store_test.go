@@ -110,8 +110,77 @@ func TestWebhookDuplicatesRace(t *testing.T) {
 	if applied != 1 || dups != 7 {
 		t.Fatalf("applied %d, duplicates %d; want 1 and 7", applied, dups)
 	}
-	if seen, err := s.WebhookSeen(ctx, "msg_1"); err != nil || !seen {
-		t.Fatalf("WebhookSeen = %v, %v", seen, err)
+}
+
+// TestApplyUpdatesBatch applies several updates in one transaction: each
+// as it would be alone, in order, and one that fails leaves no trace and
+// does not fail the others.
+func TestApplyUpdatesBatch(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	u := storetest.User(t, s, "a@example.com")
+	storetest.SubmittedJob(t, s, u, "j_1", "tr_1")
+	storetest.SubmittedJob(t, s, u, "j_2", "tr_2")
+	storetest.SubmittedJob(t, s, u, "j_3", "tr_3")
+	result := &job.Result{Text: "hello"}
+	batch := []job.Update{
+		{UpstreamID: "tr_1", Status: job.StatusProcessing, Progress: 0.5, Via: job.ViaSSE},
+		// Sees the progress above, within the same transaction.
+		{UpstreamID: "tr_1", Status: job.StatusCompleted, Result: result, Via: job.ViaWebhook, WebhookID: "msg_1"},
+		// Its receipt is rolled back with it, so msg_2 is free below.
+		{UpstreamID: "tr_missing", Status: job.StatusFailed, Via: job.ViaWebhook, WebhookID: "msg_2"},
+		{UpstreamID: "tr_2", Status: job.StatusCompleted, Via: job.ViaWebhook, WebhookID: "msg_3"},
+		{UpstreamID: "tr_2", Status: job.StatusFailed, Error: "boom", Via: job.ViaWebhook, WebhookID: "msg_2"},
+		// The same webhook-id again in the same batch.
+		{UpstreamID: "tr_3", Status: job.StatusFailed, Error: "other", Via: job.ViaWebhook, WebhookID: "msg_1"},
+	}
+	want := []struct {
+		changed bool
+		status  job.Status
+		err     error
+	}{
+		{true, job.StatusProcessing, nil},
+		{true, job.StatusCompleted, nil},
+		{false, "", job.ErrNotFound},
+		{false, "", store.ErrMissingResult},
+		{true, job.StatusFailed, nil},
+		{false, "", store.ErrDuplicate},
+	}
+	got := s.ApplyUpdates(ctx, batch)
+	if len(got) != len(batch) {
+		t.Fatalf("%d outcomes for %d updates", len(got), len(batch))
+	}
+	var lastSeq int64
+	for k, a := range got {
+		w := want[k]
+		if a.Changed != w.changed || (w.err == nil) != (a.Err == nil) || (w.err != nil && !errors.Is(a.Err, w.err)) {
+			t.Errorf("update %d: changed %v, err %v; want changed %v, err %v", k, a.Changed, a.Err, w.changed, w.err)
+			continue
+		}
+		if a.Changed {
+			if a.Job.Status != w.status {
+				t.Errorf("update %d: job %s, want %s", k, a.Job.Status, w.status)
+			}
+			if a.Job.Seq <= lastSeq {
+				t.Errorf("update %d: seq %d after %d; want increasing in batch order", k, a.Job.Seq, lastSeq)
+			}
+			lastSeq = a.Job.Seq
+		}
+	}
+	for id, status := range map[string]job.Status{"j_1": job.StatusCompleted, "j_2": job.StatusFailed, "j_3": job.StatusQueued} {
+		j, err := s.Job(ctx, u.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != status {
+			t.Errorf("stored %s is %s, want %s", id, j.Status, status)
+		}
+	}
+	// Across batches, every recorded webhook-id stays a duplicate.
+	for _, a := range s.ApplyUpdates(ctx, []job.Update{batch[1], batch[4]}) {
+		if !errors.Is(a.Err, store.ErrDuplicate) || a.Changed {
+			t.Errorf("repeated delivery: changed %v, err %v; want a duplicate", a.Changed, a.Err)
+		}
 	}
 }
 

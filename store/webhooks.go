@@ -8,16 +8,6 @@ import (
 	"time"
 )
 
-// WebhookSeen reports whether a webhook-id was already handled.
-func (s *Store) WebhookSeen(ctx context.Context, webhookID string) (bool, error) {
-	var n int
-	err := s.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_receipts WHERE webhook_id = ?", webhookID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("store: unable to look up webhook %s: %w", webhookID, err)
-	}
-	return n > 0, nil
-}
-
 // DeliveryWindow is how many of a user's latest finished jobs the
 // delivery-health figures cover: recent health is what the page is for,
 // and a bounded window costs the same however many jobs the user has.

@@ -171,8 +171,10 @@ func TestStreamPacing(t *testing.T) {
 		for k := i; k < len(opens) && opens[k].Sub(opens[i]) < 100*time.Millisecond; k++ {
 			in++
 		}
-		if in > 8 {
-			t.Fatalf("%d stream opens within 100 ms of %v; want at most the burst of 5 and a few", in, opens[i])
+		// Tokens granted over 350 ms (a burst of 5 and 7 at 20/s) may land
+		// in one 100 ms window after their 0–250 ms jitter: at most 12.
+		if in > 12 {
+			t.Fatalf("%d stream opens within 100 ms of %v; want at most 12", in, opens[i])
 		}
 	}
 	var gaps []time.Duration

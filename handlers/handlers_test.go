@@ -239,7 +239,8 @@ func TestOtherUsersJob(t *testing.T) {
 	other := signedIn(t, h, storetest.User(t, h.Store, "grace@example.com"))
 	routes := []string{"GET /jobs/j_1", "GET /jobs/j_1/events", "GET /jobs/j_1/audio", "GET /jobs/j_1/transcript.txt",
 		"GET /jobs/j_1/transcript.srt", "GET /jobs/j_1/transcript.vtt", "GET /jobs/j_1/transcript.json",
-		"POST /jobs/j_1/delete", "POST /jobs/j_1/retry", "POST /jobs/j_1/rename", "POST /jobs/j_1/tags", "PATCH /jobs/j_1"}
+		"POST /jobs/j_1/delete", "POST /jobs/j_1/retry", "POST /jobs/j_1/rename", "POST /jobs/j_1/tags", "PATCH /jobs/j_1",
+		"POST /jobs/j_1/share", "DELETE /jobs/j_1/share", "POST /jobs/j_1/share/delete"}
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
 		t.Run(strings.NewReplacer("/", "_", " ", "").Replace(route), func(t *testing.T) {

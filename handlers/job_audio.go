@@ -18,6 +18,11 @@ func (h *Handler) jobAudio(w http.ResponseWriter, r *http.Request, u store.User)
 		h.fail(w, r, err)
 		return
 	}
+	h.serveAudio(w, r, j, "private, max-age=3600")
+}
+
+// serveAudio serves a job's audio file with cacheControl.
+func (h *Handler) serveAudio(w http.ResponseWriter, r *http.Request, j job.Job, cacheControl string) {
 	f, err := os.Open(j.AudioPath)
 	if err != nil {
 		h.fail(w, r, job.ErrNotFound)
@@ -36,6 +41,6 @@ func (h *Handler) jobAudio(w http.ResponseWriter, r *http.Request, u store.User)
 		ct = "application/octet-stream"
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("Cache-Control", cacheControl)
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }

@@ -26,7 +26,16 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, u store.User) 
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.JobPage(views.JobModel{Layout: h.layout(w, r, j.Name), Job: viewJob(j), Transcript: t}))
+	m := views.JobModel{Layout: h.layout(w, r, j.Name), Job: viewJob(j), Transcript: t}
+	if j.Status == job.StatusCompleted {
+		sh, active, err := h.Store.ActiveShare(r.Context(), j.ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		m.Share = views.Share{Active: active, ExpiresAt: sh.ExpiresAt, URL: h.takeShareLink(w, r)}
+	}
+	h.render(w, r, http.StatusOK, views.JobPage(m))
 }
 
 // transcript is a completed job's text as its page shows it; empty for a

@@ -22,6 +22,12 @@ func (h *Handler) downloadTranscript(w http.ResponseWriter, r *http.Request, u s
 		h.fail(w, r, err)
 		return
 	}
+	h.serveTranscript(w, r, j)
+}
+
+// serveTranscript serves a job's current transcript in the format its
+// path's {file} names.
+func (h *Handler) serveTranscript(w http.ResponseWriter, r *http.Request, j job.Job) {
 	ext, ok := strings.CutPrefix(r.PathValue("file"), "transcript.")
 	format, known := transcript.ByExt(ext)
 	if !ok || !known {

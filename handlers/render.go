@@ -59,10 +59,14 @@ func viewJob(j job.Job) views.Job {
 // downloads are a completed job's transcript downloads, as its row and its
 // page link them.
 func downloads(jobID string) []views.Download {
+	return downloadsAt("/jobs/" + url.PathEscape(jobID))
+}
+
+// downloadsAt are the transcript downloads under the path base.
+func downloadsAt(base string) []views.Download {
 	out := make([]views.Download, 0, len(transcript.All))
 	for _, f := range transcript.All {
-		out = append(out, views.Download{Label: f.Label, Ext: f.Ext,
-			URL: "/jobs/" + url.PathEscape(jobID) + "/transcript." + f.Ext})
+		out = append(out, views.Download{Label: f.Label, Ext: f.Ext, URL: base + "/transcript." + f.Ext})
 	}
 	return out
 }

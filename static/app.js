@@ -484,6 +484,23 @@
     timeline(page); // measure the words now, not at the first frame of playback
   }
 
+  // seekToHash starts the player at the moment a link names (#t=SECONDS,
+  // as search results link to) and brings its line into view.
+  function seekToHash() {
+    const m = /^#t=(\d+(?:\.\d+)?)$/.exec(location.hash);
+    const audio = byTestId(document, 'player');
+    if (!m || !audio) return;
+    const { page } = playerOf(audio);
+    const go = () => {
+      seek(audio, page, parseFloat(m[1]));
+      const line = timeline(page);
+      if (line && line.segments.current) line.segments.current.scrollIntoView({ block: 'center' });
+    };
+    if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) go();
+    else audio.addEventListener('loadedmetadata', go, { once: true });
+  }
+  window.addEventListener('hashchange', seekToHash);
+
   // The shortcuts use Alt with a letter (by its key, not the character it
   // types, which Option changes on a Mac) or comma and period: none of them
   // types text or is taken by the browsers, so they work while editing.
@@ -750,4 +767,5 @@
   if (jobList) initJobList(jobList);
   const jobPage = byTestId(document, 'job-page');
   if (jobPage && jobPage.dataset.stream) initJobPage(jobPage);
+  seekToHash();
 })();

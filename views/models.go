@@ -5,6 +5,7 @@ import "time"
 // Layout is what every page's frame needs.
 type Layout struct {
 	Title      string
+	Search     string // the search the header's box shows
 	UserEmail  string // empty when signed out
 	Admin      bool   // the signed-in user is the admin
 	Flash      string // one-shot message from the previous request
@@ -99,6 +100,7 @@ type JobModel struct {
 	Layout
 	Job        Job
 	Transcript Transcript // empty until the job completed
+	Share      Share      // its read-only link, once completed
 }
 
 // Transcript is a completed job's text: timed segments, and the whole text.

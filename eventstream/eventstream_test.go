@@ -130,3 +130,31 @@ func TestLastEventID(t *testing.T) {
 		}
 	}
 }
+
+// TestHeartbeat shows every waiter shares one beat, and the clock starts
+// again for whoever asks after it.
+func TestHeartbeat(t *testing.T) {
+	hb := NewHeartbeat(20 * time.Millisecond)
+	first, second := hb.C(), hb.C()
+	if first != second {
+		t.Fatal("two waiters got different beats")
+	}
+	for _, c := range []<-chan struct{}{first, hb.C()} {
+		select {
+		case <-c:
+		case <-time.After(2 * time.Second):
+			t.Fatal("no beat within 2 s")
+		}
+	}
+	next := hb.C()
+	select {
+	case <-next:
+		t.Fatal("the beat after the first was already closed")
+	default:
+	}
+	select {
+	case <-next:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no second beat within 2 s")
+	}
+}

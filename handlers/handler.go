@@ -13,6 +13,7 @@ import (
 
 	"scribe/deepscript"
 	"scribe/disk"
+	"scribe/eventstream"
 	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
@@ -74,6 +75,7 @@ type Handler struct {
 	throttle  *throttle
 	passwords passwordWork
 	health    health
+	keepAlive *eventstream.Heartbeat // when event streams ping
 }
 
 // New returns a Handler.
@@ -85,7 +87,8 @@ func New(cfg Config, d Deps) *Handler {
 		d.Free = disk.Free
 	}
 	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), cookie: sessionCookie(cfg),
-		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
+		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork(),
+		keepAlive: eventstream.NewHeartbeat(pingEvery)}
 	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
 	return h
 }

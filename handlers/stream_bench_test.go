@@ -40,7 +40,7 @@ const (
 
 // BenchmarkEventStreams opens many idle /events?view=html streams of one
 // user over loopback against the real handler, then reports: the server's
-// RSS and Go memory (live heap + goroutine stacks) per stream, goroutines
+// RSS, live Go heap and goroutine stacks per stream, goroutines
 // per stream, the time to open them all, the p99 delay from publishing one
 // change to its arrival on every stream (worst of 10 rounds per b.N), and the time
 // for every stream to reconnect with Last-Event-ID.
@@ -77,7 +77,8 @@ func BenchmarkEventStreams(b *testing.B) {
 		debug.FreeOSMemory()
 	}
 	settle()
-	rss0, mem0, g0 := rssBytes(b), goMemBytes(), runtime.NumGoroutine()
+	rss0, g0 := rssBytes(b), runtime.NumGoroutine()
+	heap0, stacks0 := goMemBytes()
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), streamClientsEnv+"="+srv.URL+"/events?view=html", streamCountEnv+"="+strconv.Itoa(n),
@@ -113,7 +114,8 @@ func BenchmarkEventStreams(b *testing.B) {
 	openSeconds := answer()[0]
 	time.Sleep(time.Second) // handlers reach their idle wait
 	settle()
-	rss1, mem1, g1 := rssBytes(b), goMemBytes(), runtime.NumGoroutine()
+	rss1, g1 := rssBytes(b), runtime.NumGoroutine()
+	heap1, stacks1 := goMemBytes()
 
 	b.ResetTimer()
 	var worstP99 float64
@@ -136,7 +138,8 @@ func BenchmarkEventStreams(b *testing.B) {
 	reconnectSeconds := answer()[0]
 
 	b.ReportMetric(float64(rss1-rss0)/float64(n), "rss-B/stream")
-	b.ReportMetric(float64(mem1-mem0)/float64(n), "go-B/stream")
+	b.ReportMetric(float64(heap1-heap0)/float64(n), "heap-B/stream")
+	b.ReportMetric(float64(stacks1-stacks0)/float64(n), "stack-B/stream")
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/stream")
 	b.ReportMetric(openSeconds, "open-s")
 	b.ReportMetric(worstP99, "fanout-p99-ms")
@@ -162,11 +165,11 @@ func rssBytes(t testing.TB) int64 {
 	return 0
 }
 
-// goMemBytes is the Go heap's live objects plus goroutine stacks.
-func goMemBytes() int64 {
+// goMemBytes is the Go heap's live objects and the goroutine stacks.
+func goMemBytes() (heap, stacks int64) {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(s)
-	return int64(s[0].Value.Uint64() + s[1].Value.Uint64())
+	return int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
 }
 
 // raiseFileLimit lets this process hold a socket per stream.

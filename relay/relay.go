@@ -33,7 +33,7 @@ type Relay struct {
 	client  *deepscript.Client
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	hub     hub
+	hub     *hub
 	queued  chan struct{}
 
 	mu       sync.Mutex
@@ -46,7 +46,7 @@ type Relay struct {
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
 	return &Relay{store: s, client: c, metrics: m, log: log, watchers: map[string]context.CancelFunc{},
-		hub: hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}}, queued: make(chan struct{}, 1)}
+		hub: newHub(m), queued: make(chan struct{}, 1)}
 }
 
 // Queued receives a signal whenever a job starts waiting to be submitted
@@ -117,7 +117,7 @@ func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, e
 	if j, err = r.store.DeleteJob(ctx, userID, id); err != nil {
 		return job.Job{}, err
 	}
-	r.hub.publish(Change{Job: j, Deleted: true})
+	r.hub.publish(&Change{Job: j, Deleted: true})
 	if j.UpstreamID != "" {
 		r.unwatch(j.UpstreamID)
 		r.deleteUpstream(ctx, j.ID, j.UpstreamID)
@@ -262,10 +262,10 @@ var ErrTooManyStreams = job.Errorf(job.CodeTooManyRequests,
 // Subscribe starts a browser subscription to one user's job changes,
 // unless the user already has max of them open (0: no limit).
 func (r *Relay) Subscribe(userID int64, max int) (*Subscription, error) {
-	return r.hub.subscribe(userID, max, r.metrics)
+	return r.hub.subscribe(userID, max)
 }
 
-func (r *Relay) publish(j job.Job) { r.hub.publish(Change{Job: j}) }
+func (r *Relay) publish(j job.Job) { r.hub.publish(&Change{Job: j}) }
 
 func (r *Relay) signalQueued() {
 	select {

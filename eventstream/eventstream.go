@@ -4,7 +4,9 @@
 package eventstream
 
 import (
+	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,8 +23,10 @@ const WriteTimeout = 10 * time.Second
 
 // Stream writes events to one client. It is not safe for concurrent use.
 type Stream struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	conn net.Conn        // when detached from net/http
+	gone <-chan struct{} // closed when the client has left, if known
 }
 
 // Start answers 200 with the event-stream headers and sends retry, how long
@@ -80,10 +84,74 @@ func (s *Stream) Ping() error { return s.write(ping) }
 
 var ping = []byte(": ping\n\n")
 
+// Detach is Open for a stream that outlives its handler. Where the server
+// allows it (HTTP/1), it takes the connection over from net/http, which
+// then drops what it held for the request (its buffers, the goroutine that
+// watches the connection, the handler's stack): an idle stream costs
+// little more than its socket. The answer carries the headers set on w and
+// ends when the connection closes; Close closes it. Where the server does
+// not allow it, the stream stays on the handler and Detached is false.
+func Detach(w http.ResponseWriter, r *http.Request, retry time.Duration, first []byte) (*Stream, error) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
+		s, err := Open(w, retry, first)
+		s.gone = r.Context().Done()
+		return s, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	h := w.Header().Clone()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Connection", "close")
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Write(&b)
+	b.WriteString("\r\nretry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
+	b.Write(first)
+	gone := make(chan struct{})
+	s := &Stream{conn: conn, gone: gone}
+	// The client sends nothing more; a read returns when it leaves, or
+	// when Close closes the connection.
+	go func() {
+		var buf [1]byte
+		for {
+			if _, err := conn.Read(buf[:]); err != nil {
+				close(gone)
+				return
+			}
+		}
+	}()
+	return s, s.write(b.Bytes())
+}
+
+// Detached reports whether the stream has left its handler.
+func (s *Stream) Detached() bool { return s.conn != nil }
+
+// Gone is closed when the client has left.
+func (s *Stream) Gone() <-chan struct{} { return s.gone }
+
+// Close ends a detached stream; a stream on its handler ends with it.
+func (s *Stream) Close() error {
+	if s.conn == nil {
+		return nil
+	}
+	return s.conn.Close()
+}
+
 // write sends text and flushes it, under a deadline where the writer
 // supports one (httptest.ResponseRecorder does not). net/http clears the
 // deadline when the handler returns.
 func (s *Stream) write(text []byte) error {
+	if s.conn != nil {
+		if err := s.conn.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil {
+			return err
+		}
+		_, err := s.conn.Write(text)
+		return err
+	}
 	if err := s.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}

@@ -560,7 +560,7 @@ func TestHTTPSHeaders(t *testing.T) {
 			h := newTestHandler(t, unreachable())
 			h.cfg.SecureCookies = secure
 			h.cookie = sessionCookie(h.cfg)
-			h.sessions = newSessionStore(h.cfg)
+			h.sessions = newSessionStore(h.cfg, h.Store.Now)
 			routes := h.Routes()
 			rec := send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "192.0.2.1")
 			c := sessionOf(rec)

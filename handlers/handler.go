@@ -7,9 +7,8 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
-
-	"github.com/gorilla/sessions"
 
 	"scribe/deepscript"
 	"scribe/disk"
@@ -69,13 +68,14 @@ type Deps struct {
 type Handler struct {
 	Deps
 	cfg       Config
-	sessions  *sessions.CookieStore
+	sessions  *cachingCookieStore
 	cookie    string // the session cookie's name
 	webhooks  webhookGate
 	throttle  *throttle
 	passwords passwordWork
 	health    health
 	keepAlive *eventstream.Heartbeat // when event streams ping
+	streams   sync.WaitGroup         // event streams detached from their handlers
 }
 
 // New returns a Handler.
@@ -86,9 +86,10 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Free == nil {
 		d.Free = disk.Free
 	}
-	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), cookie: sessionCookie(cfg),
+	h := &Handler{Deps: d, cfg: cfg, cookie: sessionCookie(cfg),
 		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork(),
 		keepAlive: eventstream.NewHeartbeat(pingEvery)}
 	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
+	h.sessions = newSessionStore(cfg, func() time.Time { return h.Store.Now() })
 	return h
 }

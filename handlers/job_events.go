@@ -23,9 +23,9 @@ func (h *Handler) userEvents(w http.ResponseWriter, r *http.Request, u store.Use
 		h.fail(w, r, err)
 		return
 	}
-	defer sub.Close()
 	jobs, err := h.resume(r.Context(), u, lastEventID(r))
 	if err != nil {
+		sub.Close()
 		h.fail(w, r, err)
 		return
 	}
@@ -62,14 +62,15 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User
 		h.fail(w, r, err)
 		return
 	}
-	defer sub.Close()
 	j, err := h.Store.Job(r.Context(), u.ID, r.PathValue("id"))
 	if err != nil {
+		sub.Close()
 		h.fail(w, r, err)
 		return
 	}
 	last := lastEventID(r)
 	if j.Status.Final() && last >= j.Seq {
+		sub.Close()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -83,65 +84,93 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, u store.User
 // stream sends the snapshot, then live changes that match, each as view v,
 // until the browser leaves, the server drains, the subscription ends (it
 // fell behind: the browser resumes), or (untilFinal) a final state or the
-// job's deletion has been sent. It runs on the request's own goroutine and
-// keeps only what it must between changes: the encoded events are shared
-// by every stream of the user.
+// job's deletion has been sent. It owns sub. After the snapshot the stream
+// leaves the handler where it can (see eventstream.Detach), and follows
+// the changes on a goroutine of its own that Wait waits for: an idle
+// stream then holds its socket, a small stack, and sent.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subscription, snapshot []job.Job,
 	match func(job.Job) bool, untilFinal bool, v view) {
-	ctx := r.Context()
 	var first []byte
 	for _, j := range snapshot {
 		var frames []byte
 		var err error
 		if c := sub.Recent(j.ID, j.Seq); c != nil {
-			frames, err = h.encoded(ctx, v, c)
+			frames, err = h.encoded(r.Context(), v, c)
 		} else {
-			frames, err = h.encode(ctx, v, j, false)
+			frames, err = h.encode(r.Context(), v, j, false)
 		}
 		if err != nil {
+			sub.Close()
 			h.fail(w, r, err)
 			return
 		}
 		first = append(first, frames...)
 		if untilFinal && j.Status.Final() {
+			sub.Close()
 			eventstream.Open(w, 2*time.Second, first)
 			return
 		}
 	}
-	s, err := eventstream.Open(w, 2*time.Second, first)
+	s, err := eventstream.Detach(w, r, 2*time.Second, first)
 	if err != nil {
+		sub.Close()
 		return
 	}
-	sent := newSentBefore(snapshot)
-	snapshot = nil // keep nothing of it but sent while idle
+	f := follower{h: h, s: s, sub: sub, sent: newSentBefore(snapshot), match: match, untilFinal: untilFinal, view: v}
+	if !s.Detached() {
+		f.follow(r.Context())
+		return
+	}
+	h.streams.Go(func() { f.follow(context.Background()) })
+}
+
+// follower sends one stream's live changes.
+type follower struct {
+	h          *Handler
+	s          *eventstream.Stream
+	sub        *relay.Subscription
+	sent       sentBefore
+	match      func(job.Job) bool
+	untilFinal bool
+	view       view
+}
+
+// follow sends changes until the stream ends (see stream), then closes it.
+func (f *follower) follow(ctx context.Context) {
+	defer f.s.Close()
+	defer f.sub.Close()
 	for {
-		changed := sub.Changed()
+		changed := f.sub.Changed()
 		for {
-			c, err := sub.Next()
+			c, err := f.sub.Next()
 			if err != nil {
 				return // fell behind (the browser resumes) or the relay stopped
 			}
 			if c == nil {
 				break
 			}
-			if !match(c.Job) || sent.covers(c.Job) {
+			if !f.match(c.Job) || f.sent.covers(c.Job) {
 				continue
 			}
-			frames, err := h.encoded(ctx, v, c)
-			if err != nil || s.Write(frames) != nil || untilFinal && (c.Deleted || c.Job.Status.Final()) {
+			frames, err := f.h.encoded(ctx, f.view, c)
+			if err != nil || f.s.Write(frames) != nil || f.untilFinal && (c.Deleted || c.Job.Status.Final()) {
 				return
 			}
 		}
 		select {
-		case <-ctx.Done():
+		case <-f.s.Gone():
 			return
-		case <-h.Shutdown:
+		case <-f.h.Shutdown:
 			return
-		case <-h.keepAlive.C():
-			if err := s.Ping(); err != nil {
+		case <-f.h.keepAlive.C():
+			if err := f.s.Ping(); err != nil {
 				return
 			}
 		case <-changed:
 		}
 	}
 }
+
+// Wait waits for the event streams that left their handlers, which end
+// when Shutdown closes.
+func (h *Handler) Wait() { h.streams.Wait() }

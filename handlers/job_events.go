@@ -111,17 +111,25 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subs
 			return
 		}
 	}
+	// Counted before the connection leaves net/http, so the server's
+	// Shutdown cannot return, and Wait begin, before the count is up.
+	h.streams.Add(1)
 	s, err := eventstream.Detach(w, r, 2*time.Second, first)
 	if err != nil {
+		h.streams.Done()
 		sub.Close()
 		return
 	}
 	f := follower{h: h, s: s, sub: sub, sent: newSentBefore(snapshot), match: match, untilFinal: untilFinal, view: v}
 	if !s.Detached() {
+		h.streams.Done()
 		f.follow(r.Context())
 		return
 	}
-	h.streams.Go(func() { f.follow(context.Background()) })
+	go func() {
+		defer h.streams.Done()
+		f.follow(context.Background())
+	}()
 }
 
 // follower sends one stream's live changes.

@@ -43,7 +43,8 @@ const (
 // RSS, live Go heap and goroutine stacks per stream, goroutines
 // per stream, the time to open them all, the p99 delay from publishing one
 // change to its arrival on every stream (worst of 10 rounds per b.N), and the time
-// for every stream to reconnect with Last-Event-ID.
+// for every stream to reconnect with Last-Event-ID, and the server's CPU
+// time per stream for the fan-out and for the reconnect.
 func BenchmarkEventStreams(b *testing.B) {
 	n := 1000
 	if v, err := strconv.Atoi(os.Getenv(streamCountEnv)); err == nil && v > 0 {
@@ -118,6 +119,7 @@ func BenchmarkEventStreams(b *testing.B) {
 	heap1, stacks1 := goMemBytes()
 
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	var worstP99 float64
 	rounds := 10 * b.N
 	for i := range rounds {
@@ -134,8 +136,11 @@ func BenchmarkEventStreams(b *testing.B) {
 		worstP99 = max(worstP99, answer()[1])
 	}
 	b.StopTimer()
+	fanoutCPU := cpuTime(b) - cpu0
+	cpu0 = cpuTime(b)
 	fmt.Fprintln(stdin, "reconnect")
 	reconnectSeconds := answer()[0]
+	reconnectCPU := cpuTime(b) - cpu0
 
 	b.ReportMetric(float64(rss1-rss0)/float64(n), "rss-B/stream")
 	b.ReportMetric(float64(heap1-heap0)/float64(n), "heap-B/stream")
@@ -144,6 +149,19 @@ func BenchmarkEventStreams(b *testing.B) {
 	b.ReportMetric(openSeconds, "open-s")
 	b.ReportMetric(worstP99, "fanout-p99-ms")
 	b.ReportMetric(reconnectSeconds, "reconnect-s")
+	// The server's CPU time for the work, which other load on the machine
+	// changes far less than it changes the times.
+	b.ReportMetric(float64(fanoutCPU.Microseconds())/float64(rounds*n), "fanout-cpu-µs/stream")
+	b.ReportMetric(float64(reconnectCPU.Microseconds())/float64(n), "reconnect-cpu-µs/stream")
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime(t testing.TB) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // rssBytes is this process's resident set size.

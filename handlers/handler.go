@@ -76,6 +76,7 @@ type Handler struct {
 	health    health
 	keepAlive *eventstream.Heartbeat // when event streams ping
 	streams   sync.WaitGroup         // event streams detached from their handlers
+	snapshots frameCache             // encoded events of states snapshots sent
 }
 
 // New returns a Handler.

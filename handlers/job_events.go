@@ -97,7 +97,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, sub *relay.Subs
 		if c := sub.Recent(j.ID, j.Seq); c != nil {
 			frames, err = h.encoded(r.Context(), v, c)
 		} else {
-			frames, err = h.encode(r.Context(), v, j, false)
+			frames, err = h.snapshotFrames(r.Context(), v, j)
 		}
 		if err != nil {
 			sub.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"scribe/eventstream"
@@ -94,4 +95,51 @@ func lastEventID(r *http.Request) int64 {
 // every stream that sends it.
 func (h *Handler) encoded(ctx context.Context, v view, c *relay.Change) ([]byte, error) {
 	return c.Encoded(v, func() ([]byte, error) { return h.encode(ctx, v, c.Job, c.Deleted) })
+}
+
+// frameCache shares the encoded events of the states snapshots send: tabs
+// reconnecting together send the same few states again and again. A job's
+// id and seq name one state of it. Job pages' panels, which may carry a
+// whole transcript, are not kept; when the cache holds frameCacheBytes it
+// starts over.
+type frameCache struct {
+	mu     sync.Mutex
+	frames map[frameKey][]byte
+	bytes  int
+}
+
+type frameKey struct {
+	id   string
+	seq  int64
+	view view
+}
+
+const frameCacheBytes = 4 << 20
+
+// snapshotFrames is j's state as the events of view v, from the cache
+// when another snapshot sent it already.
+func (h *Handler) snapshotFrames(ctx context.Context, v view, j job.Job) ([]byte, error) {
+	if v == viewPanel {
+		return h.encode(ctx, v, j, false)
+	}
+	c := &h.snapshots
+	key := frameKey{j.ID, j.Seq, v}
+	c.mu.Lock()
+	frames, ok := c.frames[key]
+	c.mu.Unlock()
+	if ok {
+		return frames, nil
+	}
+	frames, err := h.encode(ctx, v, j, false)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frames == nil || c.bytes+len(frames) > frameCacheBytes {
+		c.frames, c.bytes = map[frameKey][]byte{}, 0
+	}
+	c.frames[key] = frames
+	c.bytes += len(frames)
+	return frames, nil
 }

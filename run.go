@@ -198,6 +198,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			failed = cmp.Or(failed, err)
 		}
 	}
+	h.Wait() // event streams that left their handlers end on draining too
 	return failed
 }
 

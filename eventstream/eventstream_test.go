@@ -2,6 +2,7 @@ package eventstream
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,4 +130,82 @@ func TestLastEventID(t *testing.T) {
 			t.Errorf("Last-Event-ID %q: %d, %v; want %d, %v", tc.header, got, ok, want, tc.ok)
 		}
 	}
+}
+
+// TestHeartbeat shows every waiter shares one beat, and the clock starts
+// again for whoever asks after it.
+func TestHeartbeat(t *testing.T) {
+	hb := NewHeartbeat(20 * time.Millisecond)
+	first, second := hb.C(), hb.C()
+	if first != second {
+		t.Fatal("two waiters got different beats")
+	}
+	for _, c := range []<-chan struct{}{first, hb.C()} {
+		select {
+		case <-c:
+		case <-time.After(2 * time.Second):
+			t.Fatal("no beat within 2 s")
+		}
+	}
+	next := hb.C()
+	select {
+	case <-next:
+		t.Fatal("the beat after the first was already closed")
+	default:
+	}
+	select {
+	case <-next:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no second beat within 2 s")
+	}
+}
+
+// TestDetach shows a detached stream answers over plain HTTP/1.1 with the
+// headers set before it, carries events after its handler has returned,
+// ends when closed, and sees the client leave.
+func TestDetach(t *testing.T) {
+	detached := make(chan *Stream, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Kept", "yes")
+		s, err := Detach(w, r, time.Second, Frame(1, "job", []byte("first")))
+		if err != nil || !s.Detached() {
+			t.Errorf("detach: %v (detached %v)", err, s != nil && s.Detached())
+			return
+		}
+		detached <- s
+	}))
+	t.Cleanup(srv.Close)
+	read := func() (*http.Response, *Stream) {
+		t.Helper()
+		res, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Header.Get("X-Kept"); res.StatusCode != http.StatusOK || got != "yes" {
+			t.Fatalf("answer %d, X-Kept %q", res.StatusCode, got)
+		}
+		return res, <-detached
+	}
+
+	res, s := read()
+	if err := s.Event(2, "job", []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(body), "retry: 1000\n\nid: 1\nevent: job\ndata: first\n\nid: 2\nevent: job\ndata: second\n\n"; got != want {
+		t.Fatalf("body %q, want %q", got, want)
+	}
+
+	res, s = read()
+	res.Body.Close()
+	select {
+	case <-s.Gone():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client left, and 5 s later the stream had not seen it")
+	}
+	s.Close()
 }

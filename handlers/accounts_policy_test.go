@@ -25,6 +25,9 @@ const goodPassword = "correct horse battery"
 // TestMain makes bcrypt cheap: these tests check hundreds of passwords
 // under the race detector.
 func TestMain(m *testing.M) {
+	if os.Getenv(streamClientsEnv) != "" {
+		os.Exit(runStreamClients()) // BenchmarkEventStreams's client process
+	}
 	bcryptCost = bcrypt.MinCost
 	os.Exit(m.Run())
 }
@@ -557,7 +560,7 @@ func TestHTTPSHeaders(t *testing.T) {
 			h := newTestHandler(t, unreachable())
 			h.cfg.SecureCookies = secure
 			h.cookie = sessionCookie(h.cfg)
-			h.sessions = newSessionStore(h.cfg)
+			h.sessions = newSessionStore(h.cfg, h.Store.Now)
 			routes := h.Routes()
 			rec := send(routes, "POST", "/signup", credentials("ada@example.com", goodPassword), "192.0.2.1")
 			c := sessionOf(rec)

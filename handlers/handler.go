@@ -7,12 +7,12 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
-
-	"github.com/gorilla/sessions"
 
 	"scribe/deepscript"
 	"scribe/disk"
+	"scribe/eventstream"
 	"scribe/media"
 	"scribe/metrics"
 	"scribe/relay"
@@ -71,12 +71,15 @@ type Deps struct {
 type Handler struct {
 	Deps
 	cfg       Config
-	sessions  *sessions.CookieStore
+	sessions  *cachingCookieStore
 	cookie    string // the session cookie's name
 	webhooks  *webhookGate
 	throttle  *throttle
 	passwords passwordWork
 	health    health
+	keepAlive *eventstream.Heartbeat // when event streams ping
+	streams   sync.WaitGroup         // event streams detached from their handlers
+	snapshots frameCache             // encoded events of states snapshots sent
 }
 
 // New returns a Handler.
@@ -87,8 +90,10 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Free == nil {
 		d.Free = disk.Free
 	}
-	h := &Handler{Deps: d, cfg: cfg, sessions: newSessionStore(cfg), cookie: sessionCookie(cfg),
-		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork()}
+	h := &Handler{Deps: d, cfg: cfg, cookie: sessionCookie(cfg),
+		webhooks: newWebhookGate(d.Log), passwords: newPasswordWork(),
+		keepAlive: eventstream.NewHeartbeat(pingEvery)}
 	h.throttle = newThrottle(func() time.Time { return h.Store.Now() })
+	h.sessions = newSessionStore(cfg, func() time.Time { return h.Store.Now() })
 	return h
 }

@@ -2,14 +2,18 @@ package handlers
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"net/http/httptest"
-
+	"scribe/job"
 	"scribe/store/storetest"
 )
 
@@ -70,4 +74,75 @@ func TestShutdownEndsStreams(t *testing.T) {
 			t.Fatal("the ended streams' subscriptions are still counted open")
 		}
 	}
+}
+
+// TestEventsResume checks a user stream resumed with Last-Event-ID: within
+// resumeLimit it sends exactly the jobs changed since shortly before that
+// id, in the order they changed; past it, a fresh snapshot of the newest
+// jobs rather than the whole history. Live changes follow either way.
+func TestEventsResume(t *testing.T) {
+	h := newTestHandler(t, unreachable())
+	srv := httptest.NewServer(h.Routes())
+	t.Cleanup(srv.Close)
+	ada := storetest.User(t, h.Store, "ada@example.com")
+	cookie := signedIn(t, h, ada)
+	var jobs []job.Job
+	for i := range resumeLimit + 5 {
+		jobs = append(jobs, storetest.QueuedJob(t, h.Store, ada, fmt.Sprintf("j_%03d", i)))
+	}
+	live := 0
+	// read takes n job events, then creates a job and checks it comes
+	// next: the stream sent n and no more before going live.
+	read := func(t *testing.T, s *sseStream, n int) []jobJSON {
+		t.Helper()
+		var got []jobJSON
+		for range n {
+			var j jobJSON
+			if err := json.Unmarshal([]byte(s.nextNamed("job").data), &j); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, j)
+		}
+		live++
+		id := fmt.Sprintf("live_%d", live)
+		storetest.QueuedJob(t, h.Store, ada, id) // not through the relay: nothing published
+		if _, err := h.Relay.Delete(context.Background(), ada.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		if ev := s.next(); ev.name != "deleted" || !strings.Contains(ev.data, id) {
+			t.Fatalf("after %d events: %s %.100s, want the live deletion of %s", n, ev.name, ev.data, id)
+		}
+		return got
+	}
+
+	t.Run("WithinLimit", func(t *testing.T) {
+		from := jobs[150]
+		s := resumeStream(t, srv.URL, "/events", cookie, strconv.FormatInt(from.Seq, 10))
+		var want []string
+		for _, j := range jobs {
+			if j.Seq > from.Seq-resumeLookback {
+				want = append(want, j.ID)
+			}
+		}
+		got := read(t, s, len(want))
+		for i, j := range got {
+			if j.ID != want[i] {
+				t.Fatalf("event %d is %s, want %s (changed since %d, in order)", i, j.ID, want[i], from.Seq-resumeLookback)
+			}
+		}
+	})
+
+	t.Run("PastLimit", func(t *testing.T) {
+		s := resumeStream(t, srv.URL, "/events", cookie, strconv.FormatInt(jobs[0].Seq, 10))
+		got := read(t, s, resumeLimit)
+		seen := map[string]bool{}
+		for _, j := range got {
+			seen[j.ID] = true
+		}
+		for _, j := range jobs[len(jobs)-resumeLimit:] {
+			if !seen[j.ID] {
+				t.Fatalf("the snapshot lacks %s, one of the newest %d jobs", j.ID, resumeLimit)
+			}
+		}
+	})
 }

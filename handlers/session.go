@@ -30,13 +30,13 @@ const (
 	sessionSeen   = "seen"  // Unix seconds of the last refresh
 )
 
-func newSessionStore(cfg Config) *sessions.CookieStore {
+func newSessionStore(cfg Config, now func() time.Time) *cachingCookieStore {
 	s := sessions.NewCookieStore(cfg.SessionKeys...)
 	// The library's defaults are unsafe (SameSite=None, script-readable).
 	s.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
 	s.MaxAge(int(sessionLifetime.Seconds())) // how old a cookie's signature may be
 	s.Options.MaxAge = int(sessionIdle.Seconds())
-	return s
+	return newCachingCookieStore(s, now)
 }
 
 // sessionCookie is the session cookie's name: over https the __Host-
@@ -54,7 +54,10 @@ func sessionCookie(cfg Config) string {
 func (h *Handler) session(r *http.Request) *sessions.Session {
 	s, err := h.sessions.Get(r, h.cookie)
 	if err != nil {
-		s, _ = h.sessions.New(r, h.cookie)
+		// A fresh session, without decoding the cookie a second time.
+		s = sessions.NewSession(h.sessions, h.cookie)
+		opts := *h.sessions.Options
+		s.Options, s.IsNew = &opts, true
 	}
 	return s
 }

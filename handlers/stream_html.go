@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"scribe/eventstream"
 	"scribe/job"
 	"scribe/views"
 )
@@ -20,51 +21,45 @@ import (
 // htmlView reports whether a stream was asked for rendered fragments.
 func htmlView(r *http.Request) bool { return r.URL.Query().Get("view") == "html" }
 
+// encodeRow is the job's row of the list page (event: row).
+func (h *Handler) encodeRow(ctx context.Context, j job.Job) ([]byte, error) {
+	return h.encodeFragments(ctx, j, fragment{"row", views.JobRow(viewJob(j))})
+}
+
+// encodePanel is the job page's status panel (event: panel) and, once the
+// job has ended, what takes the waiting note's place: the transcript or
+// the failure (event: body).
+func (h *Handler) encodePanel(ctx context.Context, j job.Job) ([]byte, error) {
+	v := viewJob(j)
+	events := []fragment{{"panel", views.JobPanel(v)}}
+	if j.Status.Final() {
+		t, err := h.transcript(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, fragment{"body", views.JobBody(v, t)})
+	}
+	return h.encodeFragments(ctx, j, events...)
+}
+
 // fragment is a component sent as one named event.
 type fragment struct {
 	event string
 	c     templ.Component
 }
 
-// sendRow sends the job's row of the list page (event: row).
-func (h *Handler) sendRow(ctx context.Context, s *eventStream, j job.Job) error {
-	return h.sendFragments(ctx, s, j, fragment{"row", views.JobRow(viewJob(j))})
-}
-
-// sendPanel sends the job page's status panel (event: panel) and, once the
-// job has ended, what takes the waiting note's place: the transcript or
-// the failure (event: body).
-func (h *Handler) sendPanel(ctx context.Context, s *eventStream, j job.Job) error {
-	v := viewJob(j)
-	events := []fragment{{"panel", views.JobPanel(v)}}
-	if j.Status.Final() {
-		t, err := h.transcript(ctx, j)
-		if err != nil {
-			return err
-		}
-		events = append(events, fragment{"body", views.JobBody(v, t)})
-	}
-	return h.sendFragments(ctx, s, j, events...)
-}
-
-// sendFragments writes a job's state as rendered events, unless a newer
-// state of the job was already sent.
-func (h *Handler) sendFragments(ctx context.Context, s *eventStream, j job.Job, events ...fragment) error {
-	if j.Seq <= s.lastSent[j.ID] {
-		return nil
-	}
-	s.lastSent[j.ID] = j.Seq
+// encodeFragments renders components as events with the job's seq.
+func (h *Handler) encodeFragments(ctx context.Context, j job.Job, events ...fragment) ([]byte, error) {
+	var frames []byte
 	for _, f := range events {
 		var html bytes.Buffer
 		if err := f.c.Render(ctx, &html); err != nil {
 			h.Log.Error("handlers: unable to render a fragment", "event", f.event, "job_id", j.ID, "error", err)
-			return err
+			return nil, err
 		}
 		// A line break inside the HTML (a transcript's text) becomes a new
 		// data line, which the browser joins back with LF.
-		if err := s.stream.Event(j.Seq, f.event, html.Bytes()); err != nil {
-			return err
-		}
+		frames = append(frames, eventstream.Frame(j.Seq, f.event, html.Bytes())...)
 	}
-	return nil
+	return frames, nil
 }

@@ -31,6 +31,13 @@ type sseStream struct {
 // the test ends, and reads fail after a deadline rather than hang.
 func openStream(t *testing.T, base, path string, cookie *http.Cookie) *sseStream {
 	t.Helper()
+	return resumeStream(t, base, path, cookie, "")
+}
+
+// resumeStream is openStream sending lastID as Last-Event-ID, as a
+// reconnecting browser does.
+func resumeStream(t *testing.T, base, path string, cookie *http.Cookie, lastID string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
@@ -38,6 +45,9 @@ func openStream(t *testing.T, base, path string, cookie *http.Cookie) *sseStream
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
 	req.AddCookie(cookie)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -262,16 +262,18 @@ func TestWebhookIngestConcurrent(t *testing.T) {
 	published := func() map[string]int {
 		seen := map[string]int{}
 		for _, sub := range subs {
-			for drained := false; !drained; {
-				select {
-				case c := <-sub.C:
-					if c.Job.Status != job.StatusCompleted {
-						t.Errorf("published %s as %s, want completed", c.Job.ID, c.Job.Status)
-					}
-					seen[c.Job.ID]++
-				default:
-					drained = true
+			for {
+				c, err := sub.Next()
+				if err != nil {
+					t.Fatalf("subscription: %v", err)
 				}
+				if c == nil {
+					break
+				}
+				if c.Job.Status != job.StatusCompleted {
+					t.Errorf("published %s as %s, want completed", c.Job.ID, c.Job.Status)
+				}
+				seen[c.Job.ID]++
 			}
 		}
 		return seen

@@ -62,19 +62,16 @@ func TestGroupCommit(t *testing.T) {
 	}
 	var lastSeq int64
 	for k := range jobs {
-		select {
-		case c := <-sub.C:
-			if c.Job.Seq <= lastSeq {
-				t.Errorf("change %d published with seq %d after seq %d; want commit order", k, c.Job.Seq, lastSeq)
-			}
-			lastSeq = c.Job.Seq
-		default:
-			t.Fatalf("%d changes published, want %d", k, jobs)
+		c, err := sub.Next()
+		if err != nil || c == nil {
+			t.Fatalf("%d changes published, want %d (%v)", k, jobs, err)
 		}
+		if c.Job.Seq <= lastSeq {
+			t.Errorf("change %d published with seq %d after seq %d; want commit order", k, c.Job.Seq, lastSeq)
+		}
+		lastSeq = c.Job.Seq
 	}
-	select {
-	case c := <-sub.C:
+	if c, _ := sub.Next(); c != nil {
 		t.Errorf("published %s again", c.Job.ID)
-	default:
 	}
 }

@@ -71,7 +71,7 @@ func TestLateResultKeepsEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sub, func(c Change) bool { return c.Job.RevisionID == rev.ID })
+	waitFor(t, sub, func(c *Change) bool { return c.Job.RevisionID == rev.ID })
 
 	for i, res := range []*deepscript.Result{wireResult("hello world"), wireResult("hullo world")} {
 		ev := deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: "tr_1", CreatedAt: time.Now(), Result: res}
@@ -103,17 +103,25 @@ func TestLateResultKeepsEdit(t *testing.T) {
 
 // waitFor reads changes until one satisfies ok, failing after a deadline
 // with what it saw.
-func waitFor(t *testing.T, sub *Subscription, ok func(Change) bool) {
+func waitFor(t *testing.T, sub *Subscription, ok func(*Change) bool) {
 	t.Helper()
 	deadline := time.After(2 * time.Second)
-	var seen []Change
+	var seen []job.Job
 	for {
-		select {
-		case c := <-sub.C:
+		changed := sub.Changed()
+		c, err := sub.Next()
+		if err != nil {
+			t.Fatalf("subscription ended: %v; saw %+v", err, seen)
+		}
+		if c != nil {
 			if ok(c) {
 				return
 			}
-			seen = append(seen, c)
+			seen = append(seen, c.Job)
+			continue
+		}
+		select {
+		case <-changed:
 		case <-deadline:
 			t.Fatalf("no matching change published; saw %+v", seen)
 		}

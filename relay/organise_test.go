@@ -20,16 +20,15 @@ func TestOrganise(t *testing.T) {
 	if _, err := r.Organise(ctx, j.UserID, j.ID, job.Organise{Name: &name, Add: []string{"Work"}}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case c := <-sub.C:
-		if got, want := c.Job.Name, "Board meeting"; got != want {
-			t.Errorf("published name %q, want %q", got, want)
-		}
-		if got, want := c.Job.Tags, []string{"work"}; !slices.Equal(got, want) {
-			t.Errorf("published tags %v, want %v", got, want)
-		}
-	default:
-		t.Fatal("nothing published")
+	c, err := sub.Next()
+	if err != nil || c == nil {
+		t.Fatalf("nothing published (%v)", err)
+	}
+	if got, want := c.Job.Name, "Board meeting"; got != want {
+		t.Errorf("published name %q, want %q", got, want)
+	}
+	if got, want := c.Job.Tags, []string{"work"}; !slices.Equal(got, want) {
+		t.Errorf("published tags %v, want %v", got, want)
 	}
 	long := strings.Repeat("x", job.MaxNameLen+1)
 	for _, o := range []job.Organise{{Name: &long}, {Add: []string{""}}, {Add: []string{"a,b"}}} {

@@ -35,7 +35,7 @@ type Relay struct {
 	client  *deepscript.Client
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	hub     hub
+	hub     *hub
 	queued  chan struct{}
 	// committer applies news in group commits and publishes it.
 	committer *committer
@@ -62,7 +62,7 @@ const DefaultMaxStreams = 200
 // New returns a Relay; nothing runs until Run.
 func New(s *store.Store, c *deepscript.Client, m *metrics.Metrics, log *slog.Logger) *Relay {
 	r := &Relay{store: s, client: c, metrics: m, log: log,
-		hub:        hub{subs: map[*Subscription]struct{}{}, perUser: map[int64]int{}},
+		hub:        newHub(m),
 		queued:     make(chan struct{}, 1),
 		MaxStreams: DefaultMaxStreams, ResultGrace: 2 * time.Second,
 		demand: make(chan struct{}, 1), wanted: map[string]*watcher{}, queue: map[int64][]*watcher{}}
@@ -127,7 +127,7 @@ func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, e
 	if j, err = r.store.DeleteJob(ctx, userID, id); err != nil {
 		return job.Job{}, err
 	}
-	r.hub.publish(Change{Job: j, Deleted: true})
+	r.hub.publish(&Change{Job: j, Deleted: true})
 	if j.UpstreamID != "" {
 		r.unwatch(j.UpstreamID)
 		r.deleteUpstream(ctx, j.ID, j.UpstreamID)
@@ -281,14 +281,14 @@ var ErrTooManyStreams = job.Errorf(job.CodeTooManyRequests,
 // Subscribe starts a browser subscription to one user's job changes,
 // unless the user already has max of them open (0: no limit).
 func (r *Relay) Subscribe(userID int64, max int) (*Subscription, error) {
-	s, err := r.hub.subscribe(userID, max, r.metrics)
+	s, err := r.hub.subscribe(userID, max)
 	if err == nil {
 		r.signalDemand() // the user's jobs now go first for upstream streams
 	}
 	return s, err
 }
 
-func (r *Relay) publish(j job.Job) { r.hub.publish(Change{Job: j}) }
+func (r *Relay) publish(j job.Job) { r.hub.publish(&Change{Job: j}) }
 
 func (r *Relay) signalQueued() {
 	select {

@@ -123,27 +123,31 @@ func (f *fixture) metric(t *testing.T, name string, labels ...string) float64 {
 }
 
 // next is the next change sub receives.
-func next(t *testing.T, sub *relay.Subscription) relay.Change {
+func next(t *testing.T, sub *relay.Subscription) *relay.Change {
 	t.Helper()
-	select {
-	case c, ok := <-sub.C:
-		if !ok {
-			t.Fatal("subscription closed")
+	deadline := time.After(5 * time.Second)
+	for {
+		changed := sub.Changed()
+		c, err := sub.Next()
+		if err != nil {
+			t.Fatalf("subscription ended: %v", err)
 		}
-		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no change published within 5 s")
+		if c != nil {
+			return c
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatal("no change published within 5 s")
+		}
 	}
-	return relay.Change{}
 }
 
 // none checks that nothing was published to sub.
 func none(t *testing.T, sub *relay.Subscription) {
 	t.Helper()
-	select {
-	case c := <-sub.C:
-		t.Fatalf("published %+v, want nothing", c)
-	default:
+	if c, err := sub.Next(); c != nil || err != nil {
+		t.Fatalf("published %+v (%v), want nothing", c, err)
 	}
 }
 

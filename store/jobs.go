@@ -116,9 +116,9 @@ func (s *Store) JobsForUser(ctx context.Context, userID int64, limit int) ([]job
 }
 
 // JobsChangedSince lists a user's jobs whose last change is after seq, in
-// the order they changed.
-func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64) ([]job.Job, error) {
-	return s.queryJobs(ctx, "WHERE user_id = ? AND seq > ? ORDER BY seq", userID, seq)
+// the order they changed, up to limit.
+func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64, limit int) ([]job.Job, error) {
+	return s.queryJobs(ctx, "WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", userID, seq, limit)
 }
 
 // DueSubmissions lists jobs waiting to be sent upstream whose next attempt is due.

@@ -205,14 +205,14 @@ func TestChangedSinceAndRetry(t *testing.T) {
 	s := storetest.Open(t)
 	j := storetest.SubmittedJob(t, s, storetest.User(t, s, "a@example.com"), "j_1", "tr_1")
 	mark := j.Seq
-	if jobs, _ := s.JobsChangedSince(ctx, j.UserID, mark); len(jobs) != 0 {
+	if jobs, _ := s.JobsChangedSince(ctx, j.UserID, mark, 10); len(jobs) != 0 {
 		t.Fatalf("nothing changed yet, got %d jobs", len(jobs))
 	}
 	failed, _, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusFailed, Error: "bad audio", Via: job.ViaPoll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.JobsChangedSince(ctx, j.UserID, mark)
+	jobs, err := s.JobsChangedSince(ctx, j.UserID, mark, 10)
 	if err != nil || len(jobs) != 1 || jobs[0].Seq != failed.Seq {
 		t.Fatalf("changed since %d: %+v, %v", mark, jobs, err)
 	}

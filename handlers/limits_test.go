@@ -130,7 +130,13 @@ func TestWebhookBodiesBounded(t *testing.T) {
 	})
 
 	t.Run("TrickleCutOff", func(t *testing.T) {
+		// A handler of its own, made with the short timeout: the others'
+		// deliveries may still be read.
 		webhookBodyTimeout = 300 * time.Millisecond
+		h := newTestHandler(t, unreachable())
+		registerWebhook(t, h.Store)
+		srv := httptest.NewServer(h.Routes())
+		defer srv.Close()
 		r, w := slowBody()
 		defer w.Close()
 		answer := post(forgedDelivery(t, srv.URL, r, 1000))

@@ -34,7 +34,8 @@ var (
 	// is asked to come back later (503 with Retry-After).
 	webhookBudgetWait = 5 * time.Second
 	// webhookBodyTimeout bounds reading one body: a delivery that trickles
-	// slower than about 280 KB/s at the cap is cut off.
+	// slower than about 280 KB/s at the cap is cut off. Each handler reads
+	// it once, when made.
 	webhookBodyTimeout = time.Minute
 )
 
@@ -50,6 +51,8 @@ type webhookGate struct {
 	// rejections logs refused deliveries at a bounded rate: forgeries are
 	// cheap to send and must not become expensive to receive.
 	rejections *rateLog
+	// bodyTimeout bounds reading one body (webhookBodyTimeout).
+	bodyTimeout time.Duration
 	// verifier is the last endpoint secret's, rebuilt when it changes.
 	verifier atomic.Pointer[deepscript.WebhookVerifier]
 }
@@ -68,7 +71,8 @@ func (g *webhookGate) verifierFor(secret string) (*deepscript.WebhookVerifier, e
 }
 
 func newWebhookGate(log *slog.Logger) *webhookGate {
-	return &webhookGate{bodies: semaphore.NewWeighted(webhookBodyBudget), rejections: newRateLog(log, 10*time.Second)}
+	return &webhookGate{bodies: semaphore.NewWeighted(webhookBodyBudget), rejections: newRateLog(log, 10*time.Second),
+		bodyTimeout: webhookBodyTimeout}
 }
 
 // receiveWebhook checks a delivery's headers, reads its body within the
@@ -155,7 +159,7 @@ func (h *Handler) readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byt
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { h.webhooks.bodies.Release(max(size, 1)) }) }
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(webhookBodyTimeout))
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.webhooks.bodyTimeout))
 	buf := bytes.NewBuffer(make([]byte, 0, min(size, maxWebhookBytes)+bytes.MinRead))
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, size)); err != nil {
 		release()

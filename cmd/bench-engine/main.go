@@ -135,14 +135,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // printFigures writes enginebench's figures as two tables.
 func printFigures(out *tabwriter.Writer, f enginebench.Figures) {
-	fmt.Fprintf(out, "one file	workers	audio s	wall s	RTF	WER	words	decoders busy	\n")
-	fmt.Fprintf(out, "sequential	1	%.0f	%.1f	%.3f	%.3f	%d		\n", f.AudioSeconds, f.Wall1.Seconds(), f.Wall1.Seconds()/f.AudioSeconds, f.WER1, f.Words)
-	fmt.Fprintf(out, "chunk-parallel	%d	%.0f	%.1f	%.3f	%.3f	%d	%.2f	\n", f.Workers, f.AudioSeconds, f.WallN.Seconds(), f.WallN.Seconds()/f.AudioSeconds, f.WERN, f.Words, f.MeanBusy)
-	fmt.Fprintf(out, "speedup %d:1							%.2f×	\n\n", f.Workers, f.Speedup)
+	fmt.Fprintf(out, "one file\tworkers\taudio s\twall s\tRTF\tWER\twords\tcores used\tdecoders busy\t\n")
+	fmt.Fprintf(out, "sequential\t1\t%.0f\t%.1f\t%.3f\t%.3f\t%d\t%.2f\t\t\n",
+		f.AudioSeconds, f.Wall1.Seconds(), f.Wall1.Seconds()/f.AudioSeconds, f.WER1, f.Words, f.CPU1.Seconds()/f.Wall1.Seconds())
+	fmt.Fprintf(out, "chunk-parallel\t%d\t%.0f\t%.1f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t\n",
+		f.Workers, f.AudioSeconds, f.WallN.Seconds(), f.WallN.Seconds()/f.AudioSeconds, f.WERN, f.Words, f.CPUN.Seconds()/f.WallN.Seconds(), f.MeanBusy)
+	fmt.Fprintf(out, "speedup %d:1\t\t\t\t\t\t\t\t%.2f×\t\n\n", f.Workers, f.Speedup)
 	if f.LongSeconds > 0 {
 		mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
-		fmt.Fprintf(out, "long file	workers	audio min	wall s	words	RSS loaded	RSS first tenth	RSS peak	growth	\n")
-		fmt.Fprintf(out, "sparse	%d	%.0f	%.1f	%d	%s	%s	%s	%s	\n", f.Workers, f.LongSeconds/60, f.LongWall.Seconds(), f.LongWords,
+		fmt.Fprintf(out, "long file\tworkers\taudio min\twall s\twords\tRSS loaded\tRSS first tenth\tRSS peak\tgrowth\t\n")
+		fmt.Fprintf(out, "sparse\t%d\t%.0f\t%.1f\t%d\t%s\t%s\t%s\t%s\t\n", f.Workers, f.LongSeconds/60, f.LongWall.Seconds(), f.LongWords,
 			mb(f.RSSStart), mb(f.RSSEarly), mb(f.RSSPeak), mb(f.RSSGrowth()))
 	}
 }

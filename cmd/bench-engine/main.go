@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fileMinutes := fs.Float64("file-minutes", 10, "length of the file run with 1 and N workers, in minutes")
 	longMinutes := fs.Float64("long-minutes", 120, "length of the file whose memory is watched, in minutes (0 skips it)")
 	workers := fs.Int("workers", runtime.NumCPU(), "workers for the parallel runs")
+	perPassage := fs.Bool("corpus", true, "measure WER per passage and throughput on the corpus first")
 	config := fs.String("config", "", "decoder settings to try, e.g. -config '-pl_window=5,-maxwpf=10'")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,13 +55,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
+	out := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	defer out.Flush()
+
+	if *perPassage {
+		if err := benchCorpus(ctx, out, dir, *workers, decoder); err != nil {
+			return err
+		}
+	}
+
+	opts := enginebench.Options{
+		Dir:          dir,
+		FileDuration: time.Duration(*fileMinutes * float64(time.Minute)),
+		LongDuration: time.Duration(*longMinutes * float64(time.Minute)),
+		Workers:      *workers,
+		Decoder:      decoder,
+		Log:          os.Stderr,
+	}
+	if *longMinutes <= 0 {
+		opts.LongDuration = -1
+	}
+	fig, err := enginebench.Measure(ctx, opts)
+	if err != nil {
+		return err
+	}
+	printFigures(out, fig)
+	return nil
+}
+
+// benchCorpus prints the WER of each passage with one worker, and the
+// throughput of one worker and of workers on the corpus.
+func benchCorpus(ctx context.Context, out *tabwriter.Writer, dir string, workers int, decoder map[string]string) error {
 	files, err := speakCorpus(ctx, dir)
 	if err != nil {
 		return err
 	}
-	out := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	defer out.Flush()
-
 	// One worker: WER per passage and the single-decoder speed.
 	start := time.Now()
 	ps1, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1, Config: decoder})
@@ -89,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// N workers: the corpus twice over, shared by N goroutines.
 	start = time.Now()
-	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: *workers, Config: decoder})
+	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: workers, Config: decoder})
 	if err != nil {
 		return err
 	}
@@ -99,7 +128,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		jobs = append(jobs, files...)
 	}
 	start = time.Now()
-	if err := recognizeAll(ctx, psN, jobs, *workers); err != nil {
+	if err := recognizeAll(ctx, psN, jobs, workers); err != nil {
 		return err
 	}
 	wallN := time.Since(start)
@@ -109,27 +138,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rtfN := wallN.Seconds() / (2 * audio)
 	fmt.Fprintf(out, "run\tworkers\tinit s\taudio s\twall s\tRTF (wall/audio)\tthroughput ×rt\t\n")
 	fmt.Fprintf(out, "sequential\t1\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", initOne.Seconds(), audio, wall1.Seconds(), rtf1, 1/rtf1)
-	fmt.Fprintf(out, "parallel\t%d\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", *workers, initN.Seconds(), 2*audio, wallN.Seconds(), rtfN, 1/rtfN)
-	fmt.Fprintf(out, "throughput ratio %d:1\t\t\t\t\t\t%.2f\t\n", *workers, rtf1/rtfN)
+	fmt.Fprintf(out, "parallel\t%d\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", workers, initN.Seconds(), 2*audio, wallN.Seconds(), rtfN, 1/rtfN)
+	fmt.Fprintf(out, "throughput ratio %d:1\t\t\t\t\t\t%.2f\t\n", workers, rtf1/rtfN)
 	fmt.Fprintf(out, "peak RSS (VmHWM)\t\t\t\t\t\t%s\t\n\n", memStat("VmHWM"))
 	out.Flush()
 
-	opts := enginebench.Options{
-		Dir:          dir,
-		FileDuration: time.Duration(*fileMinutes * float64(time.Minute)),
-		LongDuration: time.Duration(*longMinutes * float64(time.Minute)),
-		Workers:      *workers,
-		Decoder:      decoder,
-		Log:          os.Stderr,
-	}
-	if *longMinutes <= 0 {
-		opts.LongDuration = -1
-	}
-	fig, err := enginebench.Measure(ctx, opts)
-	if err != nil {
-		return err
-	}
-	printFigures(out, fig)
 	return nil
 }
 

@@ -388,7 +388,7 @@ func silence(ctx context.Context, dir string, seconds float64) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	cmd := exec.CommandContext(ctx, "sox", "-n", "-r", "16000", "-c", "1", "-b", "16", path, "trim", "0", fmt.Sprintf("%.4f", seconds))
+	cmd := exec.CommandContext(ctx, "sox", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", path, "trim", "0", fmt.Sprintf("%.4f", seconds))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("enginebench: sox: %v: %s", err, out)
 	}
@@ -400,7 +400,9 @@ func soxJoin(ctx context.Context, files []string, out string) error {
 	if len(files) == 0 {
 		return errors.New("enginebench: nothing to join")
 	}
-	cmd := exec.CommandContext(ctx, "sox", append(files, "-r", "16000", "-c", "1", out)...)
+	// -D: no dither, so that every run recognises the same samples.
+	args := append(append([]string{"-D"}, files...), "-r", "16000", "-c", "1", out)
+	cmd := exec.CommandContext(ctx, "sox", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("enginebench: sox: %v: %s", err, b)
 	}

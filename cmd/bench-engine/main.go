@@ -1,6 +1,7 @@
 // Command bench-engine measures the offline pocketsphinx recognizer on a
-// corpus it speaks with flite: WER, real-time factor with one and with
-// NumCPU workers, peak memory, and memory over an hour-long input.
+// corpus it speaks with flite: WER per passage, real-time factor with one
+// and with N workers, then (enginebench.Measure) one long file with one
+// and with N workers, and memory over a two-hour file.
 package main
 
 import (
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"scribe/engine/enginebench"
 	"scribe/engine/speech"
 	"scribe/engine/speech/corpus"
 )
@@ -32,8 +33,10 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench-engine", flag.ContinueOnError)
-	hourMinutes := fs.Int("long-minutes", 60, "length of the long input in minutes (0 skips it)")
-	workers := fs.Int("workers", runtime.NumCPU(), "workers for the parallel run")
+	fileMinutes := fs.Float64("file-minutes", 10, "length of the file run with 1 and N workers, in minutes")
+	longMinutes := fs.Float64("long-minutes", 120, "length of the file whose memory is watched, in minutes (0 skips it)")
+	workers := fs.Int("workers", runtime.NumCPU(), "workers for the parallel runs")
+	perPassage := fs.Bool("corpus", true, "measure WER per passage and throughput on the corpus first")
 	config := fs.String("config", "", "decoder settings to try, e.g. -config '-pl_window=5,-maxwpf=10'")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,13 +55,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
+	out := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	defer out.Flush()
+
+	if *perPassage {
+		if err := benchCorpus(ctx, out, dir, *workers, decoder); err != nil {
+			return err
+		}
+	}
+
+	opts := enginebench.Options{
+		Dir:          dir,
+		FileDuration: time.Duration(*fileMinutes * float64(time.Minute)),
+		LongDuration: time.Duration(*longMinutes * float64(time.Minute)),
+		Workers:      *workers,
+		Decoder:      decoder,
+		Log:          os.Stderr,
+	}
+	if *longMinutes <= 0 {
+		opts.LongDuration = -1
+	}
+	fig, err := enginebench.Measure(ctx, opts)
+	if err != nil {
+		return err
+	}
+	printFigures(out, fig)
+	return nil
+}
+
+// benchCorpus prints the WER of each passage with one worker, and the
+// throughput of one worker and of workers on the corpus.
+func benchCorpus(ctx context.Context, out *tabwriter.Writer, dir string, workers int, decoder map[string]string) error {
 	files, err := speakCorpus(ctx, dir)
 	if err != nil {
 		return err
 	}
-	out := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	defer out.Flush()
-
 	// One worker: WER per passage and the single-decoder speed.
 	start := time.Now()
 	ps1, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1, Config: decoder})
@@ -87,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// N workers: the corpus twice over, shared by N goroutines.
 	start = time.Now()
-	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: *workers, Config: decoder})
+	psN, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: workers, Config: decoder})
 	if err != nil {
 		return err
 	}
@@ -97,7 +128,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		jobs = append(jobs, files...)
 	}
 	start = time.Now()
-	if err := recognizeAll(ctx, psN, jobs, *workers); err != nil {
+	if err := recognizeAll(ctx, psN, jobs, workers); err != nil {
 		return err
 	}
 	wallN := time.Since(start)
@@ -107,58 +138,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rtfN := wallN.Seconds() / (2 * audio)
 	fmt.Fprintf(out, "run\tworkers\tinit s\taudio s\twall s\tRTF (wall/audio)\tthroughput ×rt\t\n")
 	fmt.Fprintf(out, "sequential\t1\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", initOne.Seconds(), audio, wall1.Seconds(), rtf1, 1/rtf1)
-	fmt.Fprintf(out, "parallel\t%d\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", *workers, initN.Seconds(), 2*audio, wallN.Seconds(), rtfN, 1/rtfN)
-	fmt.Fprintf(out, "throughput ratio %d:1\t\t\t\t\t\t%.2f\t\n", *workers, rtf1/rtfN)
+	fmt.Fprintf(out, "parallel\t%d\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", workers, initN.Seconds(), 2*audio, wallN.Seconds(), rtfN, 1/rtfN)
+	fmt.Fprintf(out, "throughput ratio %d:1\t\t\t\t\t\t%.2f\t\n", workers, rtf1/rtfN)
 	fmt.Fprintf(out, "peak RSS (VmHWM)\t\t\t\t\t\t%s\t\n\n", memStat("VmHWM"))
 	out.Flush()
 
-	if *hourMinutes > 0 {
-		if err := benchLong(ctx, out, dir, files, *hourMinutes, decoder); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-// benchLong recognizes the corpus looped to minutes of audio and reports
-// resident memory as it goes: it should be flat after the first minutes.
-func benchLong(ctx context.Context, out *tabwriter.Writer, dir string, files []string, minutes int, decoder map[string]string) error {
-	long, err := makeLong(ctx, dir, files, minutes)
-	if err != nil {
-		return err
+// printFigures writes enginebench's figures as two tables.
+func printFigures(out *tabwriter.Writer, f enginebench.Figures) {
+	fmt.Fprintf(out, "one file\tworkers\taudio s\twall s\tRTF\tWER\twords\tcores used\tdecoders busy\t\n")
+	fmt.Fprintf(out, "sequential\t1\t%.0f\t%.1f\t%.3f\t%.3f\t%d\t%.2f\t\t\n",
+		f.AudioSeconds, f.Wall1.Seconds(), f.Wall1.Seconds()/f.AudioSeconds, f.WER1, f.Words, f.CPU1.Seconds()/f.Wall1.Seconds())
+	fmt.Fprintf(out, "chunk-parallel\t%d\t%.0f\t%.1f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t\n",
+		f.Workers, f.AudioSeconds, f.WallN.Seconds(), f.WallN.Seconds()/f.AudioSeconds, f.WERN, f.Words, f.CPUN.Seconds()/f.WallN.Seconds(), f.MeanBusy)
+	fmt.Fprintf(out, "speedup %d:1\t\t\t\t\t\t\t\t%.2f×\t\n\n", f.Workers, f.Speedup)
+	if f.LongSeconds > 0 {
+		mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+		fmt.Fprintf(out, "long file\tworkers\taudio min\twall s\twords\tRSS loaded\tRSS first tenth\tRSS peak\tgrowth\t\n")
+		fmt.Fprintf(out, "sparse\t%d\t%.0f\t%.1f\t%d\t%s\t%s\t%s\t%s\t\n", f.Workers, f.LongSeconds/60, f.LongWall.Seconds(), f.LongWords,
+			mb(f.RSSStart), mb(f.RSSEarly), mb(f.RSSPeak), mb(f.RSSGrowth()))
 	}
-	ps, err := speech.NewPocketsphinx(speech.PocketsphinxOptions{Workers: 1, Config: decoder})
-	if err != nil {
-		return err
-	}
-	defer ps.Close()
-	pcm, err := speech.Decode(ctx, long)
-	if err != nil {
-		return err
-	}
-	defer pcm.Close()
-
-	fmt.Fprintf(out, "long input\taudio min\twall s\tRTF\tVmRSS\tVmHWM\t\n")
-	out.Flush()
-	start := time.Now()
-	next := 10.0
-	tr, err := ps.Recognize(ctx, pcm, func(s float64) {
-		if s/60 >= next {
-			fmt.Fprintf(out, "after\t%.0f\t%.0f\t%.3f\t%s\t%s\t\n", s/60, time.Since(start).Seconds(), time.Since(start).Seconds()/s, memStat("VmRSS"), memStat("VmHWM"))
-			out.Flush()
-			next += 10
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if err := pcm.Close(); err != nil {
-		return err
-	}
-	wall := time.Since(start).Seconds()
-	fmt.Fprintf(out, "done\t%.1f\t%.0f\t%.3f\t%s\t%s\t\n", tr.Duration/60, wall, wall/tr.Duration, memStat("VmRSS"), memStat("VmHWM"))
-	fmt.Fprintf(out, "segments\t%d\twords\t%d\t\t\t\n", len(tr.Segments), countWords(tr))
-	return nil
 }
 
 // speakCorpus writes each passage as a wav with flite.
@@ -172,31 +173,6 @@ func speakCorpus(ctx context.Context, dir string) ([]string, error) {
 		files = append(files, path)
 	}
 	return files, nil
-}
-
-// makeLong joins the corpus with 3 s pauses (about 70 % speech, like a
-// talk with pauses) and loops it with ffmpeg to the given length, as a
-// 16 kHz wav.
-func makeLong(ctx context.Context, dir string, files []string, minutes int) (string, error) {
-	silence := filepath.Join(dir, "pause.wav")
-	if out, err := exec.CommandContext(ctx, "sox", "-n", "-r", "16000", "-c", "1", "-b", "16", silence, "trim", "0", "3").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("sox: %v: %s", err, out)
-	}
-	var parts []string
-	for _, f := range files {
-		parts = append(parts, f, silence)
-	}
-	joined := filepath.Join(dir, "corpus.wav")
-	if out, err := exec.CommandContext(ctx, "sox", append(parts, joined)...).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("sox: %v: %s", err, out)
-	}
-	long := filepath.Join(dir, "long.wav")
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", joined,
-		"-t", fmt.Sprint(minutes*60), "-c", "copy", long)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("ffmpeg: %v: %s", err, out)
-	}
-	return long, nil
 }
 
 func recognizeFile(ctx context.Context, r speech.Recognizer, path string) (speech.Transcript, error) {
@@ -254,12 +230,4 @@ func memStat(key string) string {
 		}
 	}
 	return "n/a"
-}
-
-func countWords(tr speech.Transcript) int {
-	n := 0
-	for _, s := range tr.Segments {
-		n += len(s.Words)
-	}
-	return n
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrClosed is returned by Recognize after Close.
@@ -41,8 +42,9 @@ func DefaultPocketsphinxConfig() map[string]string {
 
 // PocketsphinxOptions configures NewPocketsphinx.
 type PocketsphinxOptions struct {
-	// Workers is how many decoders to keep, i.e. how many Recognize calls
-	// run at once (default 1). Each costs ~90 MB and ~1 s to create.
+	// Workers is how many decoders to keep, i.e. how many utterances are
+	// decoded at once across all Recognize calls (default 1). Each costs
+	// ~90 MB and ~1 s to create.
 	Workers int
 	// Config overrides entries of DefaultPocketsphinxConfig ("-maxhmmpf":
 	// "5000"); an empty value removes a default.
@@ -52,19 +54,44 @@ type PocketsphinxOptions struct {
 }
 
 // Pocketsphinx is an offline Recognizer backed by a pool of pocketsphinx
-// decoders, created once and reused.
+// decoders, created once and reused. Every Recognize call cuts its audio
+// at silences and hands the utterances to the shared pool, so one long
+// file keeps every decoder busy and several files share them: at most
+// Workers utterances are decoded at once, whatever the number of calls.
 type Pocketsphinx struct {
-	pool    chan *psDecoder
+	tasks   chan decodeTask // unbuffered: a send is a decoder taking the task
 	workers int
 	split   SplitOptions
+	busy    atomic.Int32
 
-	closed    chan struct{}
-	closeOnce sync.Once
+	mu       sync.Mutex // guards isClosed and calls.Add against Close
+	isClosed bool
+	calls    sync.WaitGroup // running Recognize calls
+	closed   chan struct{}  // closed when Close starts
+	stop     chan struct{}  // closed once no call is left: decoders exit
+	decoders sync.WaitGroup
+	closeOne sync.Once
 }
 
 var _ Recognizer = (*Pocketsphinx)(nil)
 
-// NewPocketsphinx creates opts.Workers decoders.
+// decodeTask is one utterance for the pool; the decoder sends the outcome
+// to result, which has room for it, so a decoder never waits on a caller.
+type decodeTask struct {
+	ctx    context.Context
+	utt    Utterance
+	result chan decodeResult
+}
+
+// decodeResult is one utterance back from a decoder.
+type decodeResult struct {
+	utt   Utterance
+	words []rawWord
+	err   error
+}
+
+// NewPocketsphinx creates opts.Workers decoders, each owned by a goroutine
+// of its own until Close.
 func NewPocketsphinx(opts PocketsphinxOptions) (*Pocketsphinx, error) {
 	workers := max(opts.Workers, 1)
 	config := DefaultPocketsphinxConfig()
@@ -83,21 +110,26 @@ func NewPocketsphinx(opts PocketsphinxOptions) (*Pocketsphinx, error) {
 		args = []string{"-remove_silence", "no"}
 	}
 
-	p := &Pocketsphinx{
-		pool:    make(chan *psDecoder, workers),
-		workers: workers,
-		split:   opts.Split,
-		closed:  make(chan struct{}),
-	}
-	for i := range workers {
+	decs := make([]*psDecoder, 0, workers)
+	for range workers {
 		d, err := newPSDecoder(args)
 		if err != nil {
-			for range i {
-				(<-p.pool).free()
+			for _, d := range decs {
+				d.free()
 			}
 			return nil, err
 		}
-		p.pool <- d
+		decs = append(decs, d)
+	}
+	p := &Pocketsphinx{
+		tasks:   make(chan decodeTask),
+		workers: workers,
+		split:   opts.Split,
+		closed:  make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+	for _, d := range decs {
+		p.decoders.Go(func() { p.serve(d) })
 	}
 	return p, nil
 }
@@ -105,61 +137,78 @@ func NewPocketsphinx(opts PocketsphinxOptions) (*Pocketsphinx, error) {
 // Workers is the number of decoders in the pool.
 func (p *Pocketsphinx) Workers() int { return p.workers }
 
-// Recognize implements Recognizer. It waits for a free decoder, then
-// reads pcm utterance by utterance; ctx is checked between utterances.
-// Silent or empty audio gives an empty Transcript.
+// Busy is the number of decoders decoding an utterance right now.
+func (p *Pocketsphinx) Busy() int { return int(p.busy.Load()) }
+
+// serve is one decoder's goroutine: it decodes tasks until Close.
+func (p *Pocketsphinx) serve(dec *psDecoder) {
+	// pocketsphinx decoders are not thread-safe; this one lives on a
+	// single OS thread and no other goroutine touches it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer dec.free()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case t := <-p.tasks:
+			if err := t.ctx.Err(); err != nil {
+				t.result <- decodeResult{utt: t.utt, err: err}
+				continue
+			}
+			p.busy.Add(1)
+			words, err := dec.decode(t.utt.Samples)
+			p.busy.Add(-1)
+			t.result <- decodeResult{utt: t.utt, words: words, err: err}
+		}
+	}
+}
+
+// enter registers a Recognize call, or reports that Close has begun.
+func (p *Pocketsphinx) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.isClosed {
+		return false
+	}
+	p.calls.Add(1)
+	return true
+}
+
+// Recognize implements Recognizer. It cuts pcm into utterances on the
+// calling goroutine and has the pool decode them, several at once, while
+// it reads on; results are put back in order, each utterance's words
+// offset by its start, so the transcript reads as if decoded in one pass.
+// progress follows the utterances in order. ctx is checked between
+// utterances; when Recognize returns, none of its utterances is still
+// being decoded. Silent or empty audio gives an empty Transcript.
 func (p *Pocketsphinx) Recognize(ctx context.Context, pcm io.Reader, progress func(seconds float64)) (Transcript, error) {
-	var dec *psDecoder
-	select {
-	case <-ctx.Done():
-		return Transcript{}, fmt.Errorf("speech: waiting for a decoder: %w", ctx.Err())
-	case <-p.closed:
+	if !p.enter() {
 		return Transcript{}, ErrClosed
-	case dec = <-p.pool:
 	}
-	defer func() { p.pool <- dec }()
-	select {
-	case <-p.closed:
-		return Transcript{}, ErrClosed
-	default:
-	}
-	return recognizeWith(ctx, dec, NewSplitter(pcm, p.split), progress)
-}
+	defer p.calls.Done()
 
-// decodeResult is one utterance back from the decoding goroutine.
-type decodeResult struct {
-	utt   Utterance
-	words []rawWord
-	err   error
-}
-
-// recognizeWith splits on the calling goroutine while dec decodes the
-// previous utterance on a goroutine locked to its OS thread.
-func recognizeWith(ctx context.Context, dec *psDecoder, split *Splitter, progress func(float64)) (Transcript, error) {
-	jobs := make(chan Utterance)
-	results := make(chan decodeResult, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// pocketsphinx decoders are not thread-safe; keep this one on a
-		// single OS thread for the whole recognition.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		for u := range jobs {
-			words, err := dec.decode(u.Samples)
-			results <- decodeResult{utt: u, words: words, err: err}
+	split := NewSplitter(pcm, p.split)
+	// Utterances handed out and not yet collected, oldest first. Twice the
+	// decoders keeps them all busy though utterances differ in length,
+	// and bounds what one call holds (each utterance ≤ MaxUtterance).
+	window := 2 * p.workers
+	var pending []chan decodeResult
+	// Whatever happens, wait for the decoders to finish this call's
+	// utterances: none of its work outlives it.
+	defer func() {
+		for _, r := range pending {
+			<-r
 		}
 	}()
-	// The decoder goes back to the pool only after its goroutine is done.
-	defer func() { close(jobs); <-done }()
 
-	var (
-		segs     []Segment
-		inflight bool
-	)
+	var segs []Segment
 	collect := func() error {
-		r := <-results
-		inflight = false
+		r := <-pending[0]
+		pending = pending[1:]
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("speech: recognition cancelled: %w", err)
+		}
 		if r.err != nil {
 			return r.err
 		}
@@ -182,18 +231,28 @@ func recognizeWith(ctx context.Context, dec *psDecoder, split *Splitter, progres
 		if err != nil {
 			return Transcript{}, err
 		}
-		if inflight {
+		for len(pending) >= window {
 			if err := collect(); err != nil {
 				return Transcript{}, err
 			}
-			if err := ctx.Err(); err != nil {
-				return Transcript{}, fmt.Errorf("speech: recognition cancelled: %w", err)
+		}
+		result := make(chan decodeResult, 1)
+		select {
+		case p.tasks <- decodeTask{ctx: ctx, utt: u, result: result}:
+			pending = append(pending, result)
+		case <-ctx.Done():
+			return Transcript{}, fmt.Errorf("speech: recognition cancelled: %w", ctx.Err())
+		case <-p.closed:
+			return Transcript{}, ErrClosed
+		}
+		// Take what is already done, so progress keeps up with decoding.
+		for len(pending) > 0 && len(pending[0]) > 0 {
+			if err := collect(); err != nil {
+				return Transcript{}, err
 			}
 		}
-		jobs <- u
-		inflight = true
 	}
-	if inflight {
+	for len(pending) > 0 {
 		if err := collect(); err != nil {
 			return Transcript{}, err
 		}
@@ -205,14 +264,18 @@ func recognizeWith(ctx context.Context, dec *psDecoder, split *Splitter, progres
 	return Transcript{Text: transcriptText(segs), Duration: duration, SpeechSeconds: split.SpeechSeconds(), Segments: segs}, nil
 }
 
-// Close frees the decoders. It waits for running Recognize calls to
-// finish; later calls return ErrClosed.
+// Close stops the pool: running Recognize calls end with ErrClosed once
+// their utterances in progress are decoded, later calls return it at
+// once, and the decoders are freed before Close returns.
 func (p *Pocketsphinx) Close() error {
-	p.closeOnce.Do(func() {
+	p.closeOne.Do(func() {
+		p.mu.Lock()
+		p.isClosed = true
 		close(p.closed)
-		for range p.workers {
-			(<-p.pool).free()
-		}
+		p.mu.Unlock()
+		p.calls.Wait()
+		close(p.stop)
+		p.decoders.Wait()
 	})
 	return nil
 }

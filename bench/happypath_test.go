@@ -42,7 +42,7 @@ type upstreamCounter struct {
 func newUpstreamCounter(t *testing.T, upstream string) *upstreamCounter {
 	u, _ := url.Parse(upstream)
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.FlushInterval = -1 // event streams pass through at once
+	proxy.FlushInterval = -1                    // event streams pass through at once
 	proxy.ErrorLog = log.New(io.Discard, "", 0) // the app hanging up a stream is not news
 	c := &upstreamCounter{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

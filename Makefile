@@ -5,7 +5,7 @@ RUN_DEBS := ffmpeg pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinx
 TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test generate lint bench bench-engine build deps-run deps-test
+.PHONY: run test generate lint bench bench-quick bench-engine build deps-run deps-test
 
 run: deps-run
 	$(GO) run . serve
@@ -25,8 +25,14 @@ lint:
 	$(GO) tool templ generate
 	@git diff --exit-code -- '*_templ.go' || (echo "generated templ files are stale: run make generate and commit"; exit 1)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+# The performance table (bench/): the real app on loopback, measured beside
+# baselines in the same run. bench-quick is the small run make test includes.
+bench: deps-test
+	$(GO) test -count=1 -timeout 15m -run '^TestPerformance$$' -v ./bench -args -full
+	$(GO) run ./cmd/bench-engine
+
+bench-quick: deps-test
+	$(GO) test -count=1 -timeout 5m -run '^TestPerformance$$' -v ./bench
 
 bench-engine: deps-test
 	$(GO) run ./cmd/bench-engine

@@ -249,3 +249,14 @@ func (s *Server) background(fn func()) {
 		fn()
 	}()
 }
+
+// WebhookSecret is the signing secret of the endpoint registered for url,
+// or "" when none is, so a test can send deliveries of its own.
+func (s *Server) WebhookSecret(url string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ep := s.endpointFor(url); ep != nil {
+		return ep.secret
+	}
+	return ""
+}

@@ -29,7 +29,6 @@ lint:
 # baselines in the same run. bench-quick is the small run make test includes.
 bench: deps-test
 	$(GO) test -count=1 -timeout 15m -run '^TestPerformance$$' -v ./bench -args -full
-	$(GO) run ./cmd/bench-engine
 
 bench-quick: deps-test
 	$(GO) test -count=1 -timeout 5m -run '^TestPerformance$$' -v ./bench

@@ -51,6 +51,7 @@ func TestPerformance(t *testing.T) {
 		{"upstream streams at start", measureStartup},
 		{"pages by jobs per user", measurePages},
 		{"upload throughput", measureUpload},
+		{"engine on one long file", measureEngine},
 	}
 	for _, m := range measures {
 		t.Run(strings.ReplaceAll(m.name, " ", "_"), func(t *testing.T) {

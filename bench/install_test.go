@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the app's own database file, seeded directly
 
+	"scribe/deepscript"
 	"scribe/deepscript/deepscripttest"
 )
 
@@ -91,6 +93,7 @@ func (in *install) seedJobs(t *testing.T, email string, n int, active bool) []se
 	if err != nil {
 		t.Fatal(err)
 	}
+	client := in.fake.Client() // one client, so its connections are reused
 	start := time.Now().UTC().Add(-time.Duration(n) * time.Second)
 	jobs := make([]seeded, n)
 	for i := range n {
@@ -99,7 +102,12 @@ func (in *install) seedJobs(t *testing.T, email string, n int, active bool) []se
 		j := seeded{ID: fmt.Sprintf("seed%d-%07d", userID, i)}
 		status, progress, via, finished := "completed", 1.0, "webhook", any(at)
 		if active {
-			j.UpstreamID = in.fake.Create(t, name, j.ID).ID
+			tr, err := client.CreateTranscription(ctx, deepscript.CreateRequest{File: strings.NewReader("audio of " + name),
+				Filename: name, Metadata: j.ID, IdempotencyKey: j.ID})
+			if err != nil {
+				t.Fatalf("seed: create upstream job %s: %v", name, err)
+			}
+			j.UpstreamID = tr.ID
 			status, progress, via, finished = "processing", 0.3, "", nil
 		}
 		seq++

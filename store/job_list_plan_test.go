@@ -44,6 +44,11 @@ func TestListPlans(t *testing.T) {
 	if !strings.Contains(plan, "jobs_user_finished") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("delivery window plan:\n%s", plan)
 	}
+	// A browser stream's resume (JobsChangedSince) seeks too.
+	plan = explain(t, s, "SELECT id FROM jobs WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", 1, 0, 201)
+	if !strings.Contains(plan, "jobs_user_seq") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("resume plan:\n%s", plan)
+	}
 }
 
 // explain is SQLite's query plan for query, one step a line.

@@ -100,7 +100,7 @@ func (in *install) seedJobs(t *testing.T, email string, n int, active bool) []se
 		at := start.Add(time.Duration(i) * time.Second)
 		name := fmt.Sprintf("seed-%d-%d.wav", userID, i)
 		j := seeded{ID: fmt.Sprintf("seed%d-%07d", userID, i)}
-		status, progress, via, finished := "completed", 1.0, "webhook", any(at)
+		status, progress, via, finished, submitted := "completed", 1.0, "webhook", any(at), at
 		if active {
 			tr, err := client.CreateTranscription(ctx, deepscript.CreateRequest{File: strings.NewReader("audio of " + name),
 				Filename: name, Metadata: j.ID, IdempotencyKey: j.ID})
@@ -108,11 +108,12 @@ func (in *install) seedJobs(t *testing.T, email string, n int, active bool) []se
 				t.Fatalf("seed: create upstream job %s: %v", name, err)
 			}
 			j.UpstreamID = tr.ID
-			status, progress, via, finished = "processing", 0.3, "", nil
+			// Submitted just now: not yet stale for the backstop.
+			status, progress, via, finished, submitted = "processing", 0.3, "", nil, time.Now().UTC()
 		}
 		seq++
 		if _, err := stmt.ExecContext(ctx, j.ID, userID, name, "missing/"+j.ID, 48000, 1.5,
-			nullString(j.UpstreamID), at, status, progress, via, finished, seq, at, at); err != nil {
+			nullString(j.UpstreamID), submitted, status, progress, via, finished, seq, at, at); err != nil {
 			t.Fatal(err)
 		}
 		jobs[i] = j

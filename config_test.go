@@ -166,7 +166,7 @@ func TestRunArgs(t *testing.T) {
 		if !errors.As(err, &usage) {
 			t.Fatalf("err = %v, want a *settings.UsageError", err)
 		}
-		if got, want := err.Error(), `unknown command "bogus": want serve, engine or backup`; got != want {
+		if got, want := err.Error(), `unknown command "bogus": want serve, engine, backup or client`; got != want {
 			t.Errorf("err = %q, want %q", got, want)
 		}
 	})

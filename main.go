@@ -4,6 +4,7 @@
 //	scribe [serve] [flags]       the web app (default)
 //	scribe engine [flags]        the DeepScript-compatible engine on its own
 //	scribe backup [flags] FILE   a consistent copy of the database, app running or not
+//	scribe client COMMAND ...    upload, list, get and delete jobs with an API token
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"scribe/client"
 	"scribe/settings"
 )
 
@@ -22,7 +24,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
 	var usage *settings.UsageError
+	var clientErr *client.ExitError
 	switch {
+	case errors.As(err, &clientErr):
+		fmt.Fprintln(os.Stderr, "scribe client:", err)
+		os.Exit(clientErr.ExitCode()) // the documented codes scripts rely on
 	case errors.As(err, &usage):
 		fmt.Fprintf(os.Stderr, "scribe: %v\nRun '%s -h' for usage.\n", err, usage.Command)
 		os.Exit(2) // as the flag package does for a bad command line

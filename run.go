@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"scribe/backstop"
+	"scribe/client"
 	"scribe/deepscript"
 	"scribe/dirlock"
 	"scribe/engine"
@@ -49,9 +50,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return engine.Main(ctx, args, getenv, stdout)
 	case "backup":
 		return backup(ctx, args, getenv, stdout)
+	case "client":
+		return client.Main(ctx, args, getenv, stdout, os.Stderr)
 	case "serve":
 	default:
-		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve, engine or backup", command)}
+		return &settings.UsageError{Command: "scribe", Err: fmt.Errorf("unknown command %q: want serve, engine, backup or client", command)}
 	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

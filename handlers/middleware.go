@@ -15,9 +15,15 @@ import (
 // userHandler is a handler for a signed-in user.
 type userHandler func(w http.ResponseWriter, r *http.Request, u store.User)
 
-// page wraps a route a person opens: signed-out visitors go to the log-in page.
+// page wraps a route a person opens: signed-out visitors go to the log-in
+// page. API tokens do not open pages (see errTokenNotHere).
 func (h *Handler) page(next userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := bearerToken(r); ok {
+			noStore(w)
+			h.fail(w, r, errTokenNotHere)
+			return
+		}
 		u, ok := h.signedIn(w, r)
 		if !ok {
 			if wantsJSON(r) {
@@ -31,15 +37,32 @@ func (h *Handler) page(next userHandler) http.HandlerFunc {
 	}
 }
 
-// api wraps a route scripts and downloads call: signed-out callers get 401.
+// api wraps a route scripts and downloads call, with a session or an API
+// token: signed-out callers get 401.
 func (h *Handler) api(next userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := bearerToken(r); ok {
+			h.withToken(next)(w, r)
+			return
+		}
 		u, ok := h.signedIn(w, r)
 		if !ok {
 			h.fail(w, r, errUnauthorized)
 			return
 		}
 		next(w, withUser(r, u), u)
+	}
+}
+
+// pageOrAPI wraps a page whose JSON form scripts read too (GET /jobs/{id}):
+// an API token works as for api, a session as for page.
+func (h *Handler) pageOrAPI(next userHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := bearerToken(r); ok {
+			h.withToken(next)(w, r)
+			return
+		}
+		h.page(next)(w, r)
 	}
 }
 
@@ -90,7 +113,11 @@ func securityHeaders(next http.Handler, hsts bool) http.Handler {
 	})
 }
 
-// wantsJSON reports whether the caller asked for JSON rather than a page.
+// wantsJSON reports whether the caller asked for JSON rather than a page;
+// a request with an API token always has, as a script has no use for pages.
 func wantsJSON(r *http.Request) bool {
+	if _, ok := bearerToken(r); ok {
+		return true
+	}
 	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }

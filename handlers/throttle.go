@@ -30,6 +30,10 @@ import (
 // email whether or not such an account exists, so throttling tells nothing
 // about which emails have accounts.
 //
+// Failed API tokens count per address: tokenFreeFailures free, then the
+// same doubling wait. A token has 130 random bits, so this is not what
+// keeps them from being guessed; it keeps a flood of bad tokens cheap.
+//
 // Sign-ups spend tokens per address and per email (rate.Limiter buckets),
 // every attempt alike: each costs a password check, and a taken email's
 // answer is what an enumeration would harvest.
@@ -45,6 +49,7 @@ const (
 	failureMaxWait      = 15 * time.Minute
 	failureMemory       = time.Hour // longer than failureMaxWait, so a wait is never forgotten early
 	knownAddressFor     = 30 * 24 * time.Hour
+	tokenFreeFailures   = 20
 
 	signupAddressBurst = 10
 	signupAddressEvery = 6 * time.Minute
@@ -64,6 +69,7 @@ type throttle struct {
 	addresses      table[*failures]
 	accounts       table[*failures]
 	known          table[time.Time] // (account, address) → last successful log-in
+	badTokens      table[*failures] // address → failed API tokens
 	signupAddress  table[*rate.Limiter]
 	signupAccounts table[*rate.Limiter]
 }
@@ -75,6 +81,7 @@ func newThrottle(now func() time.Time) *throttle {
 	t.pairs = newTable(failed)
 	t.addresses = newTable(failed)
 	t.accounts = newTable(failed)
+	t.badTokens = newTable(failed)
 	t.known = newTable(func(at time.Time, now time.Time) bool { return now.Sub(at) > knownAddressFor })
 	t.signupAddress = newTable(full)
 	t.signupAccounts = newTable(full)
@@ -114,6 +121,21 @@ func (t *throttle) loginSucceeded(account, addr string) {
 	pair := account + "\x00" + addr
 	t.pairs.delete(pair)
 	t.known.put(pair, now, now)
+}
+
+// tokenWait is how long an API token from addr must wait; 0 means now.
+func (t *throttle) tokenWait(addr string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	return t.badTokens.get(addr, now).wait(now)
+}
+
+// tokenFailed counts a bad API token from addr.
+func (t *throttle) tokenFailed(addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fail(&t.badTokens, addr, t.now(), tokenFreeFailures)
 }
 
 // signupWait spends a sign-up token of addr and of account, or neither

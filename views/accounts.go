@@ -41,3 +41,20 @@ type NewLink struct {
 	URL       string
 	ExpiresAt time.Time
 }
+
+// APITokensModel is the page of the user's API tokens.
+type APITokensModel struct {
+	Layout
+	Tokens   []APIToken
+	NewToken *APIToken // just made, with its Secret; shown once
+	Error    string    // why the last token was refused, or empty
+}
+
+// APIToken is one token as its page shows it; Secret only when just made.
+type APIToken struct {
+	ID         string
+	Name       string
+	Secret     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}

@@ -5,7 +5,7 @@ RUN_DEBS := ffmpeg pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinx
 TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test generate lint bench bench-quick bench-engine build deps-run deps-test
+.PHONY: run test generate lint bench bench-go bench-quick bench-engine build deps-run deps-test
 
 run: deps-run
 	$(GO) run . serve
@@ -29,6 +29,9 @@ lint:
 # baselines in the same run. bench-quick is the small run make test includes.
 bench: deps-test
 	$(GO) test -count=1 -timeout 15m -run '^TestPerformance$$' -v ./bench -args -full
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
 bench-quick: deps-test
 	$(GO) test -count=1 -timeout 5m -run '^TestPerformance$$' -v ./bench

@@ -20,12 +20,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, u store.User) {
 // showHome draws the list page with status, and the errors of an upload
 // posted without JavaScript, if any.
 func (h *Handler) showHome(w http.ResponseWriter, r *http.Request, u store.User, status int, uploadErrors []string) {
-	q, err := parseListQuery(r.URL.Query(), u.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	jobs, next, err := h.Store.ListJobs(r.Context(), q)
+	q, jobs, next, err := h.listPage(r, u)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -28,6 +28,17 @@ type jobPage struct {
 	Next *string   `json:"next"` // the next page's path; null on the last
 }
 
+// listPage is the request's list query, the page of the user's jobs it
+// asks for, and the cursor of the next page when there is one.
+func (h *Handler) listPage(r *http.Request, u store.User) (store.JobQuery, []job.Job, *store.Cursor, error) {
+	q, err := parseListQuery(r.URL.Query(), u.ID)
+	if err != nil {
+		return q, nil, nil, err
+	}
+	jobs, next, err := h.Store.ListJobs(r.Context(), q)
+	return q, jobs, next, err
+}
+
 // listJobs answers GET /jobs: with Accept: application/json a page of the
 // user's jobs and the path of the next; otherwise the list page.
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -35,12 +46,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, u store.User)
 		http.Redirect(w, r, listURL("/", r.URL.Query()), http.StatusSeeOther)
 		return
 	}
-	q, err := parseListQuery(r.URL.Query(), u.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	jobs, next, err := h.Store.ListJobs(r.Context(), q)
+	_, jobs, next, err := h.listPage(r, u)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -17,7 +17,7 @@ const (
 )
 
 var (
-	errBadLimit  = job.Errorf(job.CodeInvalid, fmt.Sprintf("limit must be a whole number from 1 to %d.", maxPageSize))
+	errBadLimit  = job.Errorf(job.CodeInvalid, fmt.Sprintf("limit must be a whole number of 1 or more (at most %d are sent).", maxPageSize))
 	errBadSort   = job.Errorf(job.CodeInvalid, "sort must be date or name.")
 	errBadStatus = job.Errorf(job.CodeInvalid, "status must be queued, processing, completed or failed.")
 )
@@ -62,17 +62,17 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, u store.User)
 	writeJSON(w, http.StatusOK, page)
 }
 
-// parseListQuery reads the list's parameters: limit (1 to 200, default
-// 50), sort (date, the default, or name), status, tag and after (the
+// parseListQuery reads the list's parameters: limit (default 50; more
+// than 200 is taken as 200), sort (date, the default, or name), status, tag and after (the
 // cursor from a next link).
 func parseListQuery(v url.Values, userID int64) (store.JobQuery, error) {
 	q := store.JobQuery{UserID: userID, Sort: store.SortDate, Limit: defaultPageSize}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
+		if err != nil || n < 1 {
 			return q, errBadLimit
 		}
-		q.Limit = n
+		q.Limit = min(n, maxPageSize)
 	}
 	switch s := store.JobSort(v.Get("sort")); s {
 	case "", store.SortDate:

@@ -83,20 +83,15 @@ func shareDays(w http.ResponseWriter, r *http.Request) (int, error) {
 	return n, nil
 }
 
-// revokeShare answers DELETE /jobs/{id}/share: the job's link stops
-// working at once (204, also when it had none).
+// revokeShare ends the job's link at once: DELETE /jobs/{id}/share answers
+// 204 (also when it had none), the job page's form goes back to the page.
 func (h *Handler) revokeShare(w http.ResponseWriter, r *http.Request, u store.User) {
 	if err := h.Store.RevokeShare(r.Context(), u.ID, r.PathValue("id")); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// revokeShareForm is revokeShare for the job page's form.
-func (h *Handler) revokeShareForm(w http.ResponseWriter, r *http.Request, u store.User) {
-	if err := h.Store.RevokeShare(r.Context(), u.ID, r.PathValue("id")); err != nil {
-		h.fail(w, r, err)
+	if r.Method == http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	h.flash(w, r, "The share link no longer works.")

@@ -52,7 +52,7 @@ func (h *Handler) Routes() http.Handler {
 	browser.HandleFunc("POST /jobs/{id}/retry", h.page(h.retryJob))
 	browser.HandleFunc("POST /jobs/{id}/share", h.api(h.shareJob))
 	browser.HandleFunc("DELETE /jobs/{id}/share", h.api(h.revokeShare))
-	browser.HandleFunc("POST /jobs/{id}/share/delete", h.page(h.revokeShareForm))
+	browser.HandleFunc("POST /jobs/{id}/share/delete", h.page(h.revokeShare))
 	browser.HandleFunc("GET /shared/{token}", h.showShared)
 	browser.HandleFunc("GET /shared/{token}/audio", h.sharedAudio)
 	browser.HandleFunc("GET /shared/{token}/{file}", h.sharedTranscript)

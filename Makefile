@@ -2,7 +2,7 @@
 GO ?= go
 # Debian packages: what the app needs to run, and what the tests add.
 RUN_DEBS := ffmpeg pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev pkg-config gcc
-TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git
+TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test generate lint bench bench-go bench-quick bench-engine build deps-run deps-test

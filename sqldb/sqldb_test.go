@@ -1,0 +1,67 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"scribe/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func TestDialectOf(t *testing.T) {
+	for in, want := range map[string]Dialect{"": SQLite, "postgres://u@h/db": Postgres, "postgresql:///db?host=/run": Postgres} {
+		if got, err := DialectOf(in); err != nil || got != want {
+			t.Errorf("DialectOf(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"mysql://h/db", "file:///x.db", "://"} {
+		if _, err := DialectOf(bad); err == nil {
+			t.Errorf("DialectOf(%q) accepted", bad)
+		}
+	}
+}
+
+// TestOneStatementBothDatabases runs the same statements, placeholders and
+// a unique violation included, on a real SQLite file and a real PostgreSQL.
+func TestOneStatementBothDatabases(t *testing.T) {
+	ctx := context.Background()
+	lite, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	pg, err := OpenPostgres(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	for _, db := range []DB{{lite, SQLite}, {pg, Postgres}} {
+		t.Run(string(db.Dialect), func(t *testing.T) {
+			if _, err := db.ExecContext(ctx, "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?), (?, '?')", "a", "1", "b"); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			var v string
+			if err := db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", "b").Scan(&v); err != nil || v != "?" {
+				t.Fatalf("read %q, %v; want the literal ?", v, err)
+			}
+			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", "2")
+			if !IsUniqueViolation(err) {
+				t.Fatalf("inserting a key twice: %v, not a unique violation", err)
+			}
+		})
+	}
+}

@@ -3,12 +3,18 @@ GO ?= go
 # Debian packages: what the app needs to run, and what the tests add.
 RUN_DEBS := ffmpeg pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev pkg-config gcc
 TEST_DEBS := $(RUN_DEBS) flite espeak-ng sox chromium git postgresql
+CLUSTER_DEBS := $(RUN_DEBS) postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test generate lint bench bench-go bench-quick bench-engine build deps-run deps-test
+.PHONY: run cluster test generate lint bench bench-go bench-quick bench-engine build deps-run deps-test
 
 run: deps-run
 	$(GO) run . serve
+
+# Two app replicas and two engines on one PostgreSQL, behind load balancers
+# on :8080 (app) and :8081 (engine): README, "Running on more than one machine".
+cluster: deps-cluster build
+	$(GO) run ./cmd/cluster
 
 build: deps-run
 	$(GO) build -o bin/scribe .
@@ -40,8 +46,8 @@ bench-engine: deps-test
 	$(GO) run ./cmd/bench-engine
 
 # Install the Debian packages that are missing (nothing to do when all are there).
-deps-run deps-test: deps-%:
-	@missing=$$(for p in $(if $(filter run,$*),$(RUN_DEBS),$(TEST_DEBS)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+deps-run deps-test deps-cluster: deps-%:
+	@missing=$$(for p in $(if $(filter run,$*),$(RUN_DEBS),$(if $(filter cluster,$*),$(CLUSTER_DEBS),$(TEST_DEBS))); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		$(SUDO) apt-get update -qq && \

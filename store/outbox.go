@@ -92,7 +92,7 @@ func (s *Store) CreateHookEndpoint(ctx context.Context, e HookEndpoint) (HookEnd
 			return ErrTooManyHookEndpoints
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO hook_endpoints (id, user_id, url, secret, events, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.UserID, e.URL, e.Secret, events, e.CreatedAt)
+			VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.UserID, e.URL, e.Secret, string(events), e.CreatedAt)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrTooManyHookEndpoints) {
@@ -215,7 +215,7 @@ func (s *Store) Redeliver(ctx context.Context, userID, deliveryID int64) error {
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var inFlight bool
 		err := tx.QueryRowContext(ctx, `SELECT d.in_flight FROM hook_deliveries d JOIN hook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.id = ? AND e.user_id = ?`, deliveryID, userID).Scan(&inFlight)
+			WHERE d.id = ? AND e.user_id = ?`+onPostgres(tx, " FOR UPDATE OF d"), deliveryID, userID).Scan(&inFlight)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return job.ErrNotFound
@@ -258,14 +258,14 @@ func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, nex
 	const untried = "job_id = ? AND event = 'job.progress' AND state = 'pending' AND last_attempt_at IS NULL AND in_flight = 0"
 	if event == job.EventProgress {
 		if _, err := tx.ExecContext(ctx, "UPDATE hook_deliveries SET job_json = ?, occurred_at = ? WHERE "+untried,
-			snapshot, now, next.ID); err != nil {
+			string(snapshot), now, next.ID); err != nil {
 			return err
 		}
 	} else if _, err := tx.ExecContext(ctx, "DELETE FROM hook_deliveries WHERE "+untried, next.ID); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM hook_endpoints e
-		WHERE e.user_id = ? AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ?)
+		WHERE e.user_id = ? AND EXISTS (SELECT 1 FROM `+eventsOf[tx.Dialect]+` WHERE value = ?)
 		AND NOT EXISTS (SELECT 1 FROM hook_deliveries d WHERE d.endpoint_id = e.id AND d.`+untried+`)`,
 		next.UserID, event, next.ID)
 	if err != nil {
@@ -286,12 +286,19 @@ func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, nex
 	for _, id := range endpoints {
 		_, err := tx.ExecContext(ctx, `INSERT INTO hook_deliveries (message_id, endpoint_id, event, job_id, job_json,
 			occurred_at, next_attempt_at, retry_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			random.ID("msg_"), id, event, next.ID, snapshot, now, now, now, now)
+			random.ID("msg_"), id, event, next.ID, string(snapshot), now, now, now, now)
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// eventsOf is an endpoint e's subscribed events as a table of one column,
+// value, per dialect.
+var eventsOf = map[sqldb.Dialect]string{
+	sqldb.SQLite:   "json_each(e.events)",
+	sqldb.Postgres: "jsonb_array_elements_text(e.events::jsonb) AS ev(value)",
 }
 
 // ClaimHookDeliveries marks up to limit pending deliveries that are due as
@@ -301,7 +308,7 @@ func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, accept func(
 	var claimed []HookDelivery
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		due, err := queryDeliveries(ctx, tx, `WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.in_flight = 0
-			ORDER BY d.next_attempt_at LIMIT ?`, s.Now(), 4*limit)
+			ORDER BY d.next_attempt_at LIMIT ?`+onPostgres(tx, " FOR UPDATE OF d SKIP LOCKED"), s.Now(), 4*limit)
 		if err != nil {
 			return err
 		}

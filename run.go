@@ -65,8 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "uploads"), 0o700); err != nil {
+	uploadDir, err := cfg.uploadDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("unable to create data dir: %w", err)
+	}
+	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
+		return fmt.Errorf("unable to create uploads dir: %w", err)
 	}
 	// First of all: a second instance on this directory must change nothing.
 	lock, err := dirlock.Acquire(cfg.DataDir)
@@ -125,7 +132,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client.Logger = log
 	rel := relay.New(db, client, m, log)
 	rel.MaxStreams = cfg.MaxUpstreamStreams
-	if _, err := rel.SweepUploads(ctx, filepath.Join(cfg.DataDir, "uploads")); err != nil {
+	// The data dir's own uploads are this process's alone (the dirlock), so
+	// at start none is being written; in a shared directory other replicas
+	// are uploading now, so only files untouched for an hour are orphans.
+	var orphanAge time.Duration
+	if cfg.sharedUploads() {
+		orphanAge = time.Hour
+	}
+	if _, err := rel.SweepUploads(ctx, uploadDir, orphanAge); err != nil {
 		return err
 	}
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
@@ -135,7 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	draining := make(chan struct{})
 	h := handlers.New(handlers.Config{
-		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
+		UploadDir:      uploadDir,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,

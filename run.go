@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
-	sessionKeys, err := loadOrCreateKeys(filepath.Join(cfg.DataDir, "session.keys"))
+	sessionKeys, err := sessionKeys(ctx, db, filepath.Join(cfg.DataDir, "session.keys"))
 	if err != nil {
 		return err
 	}
@@ -238,28 +238,46 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 	return srv, ecfg.APIKey, err
 }
 
-// loadOrCreateKeys reads the session hash and block keys, creating them on
-// first start so sessions survive restarts.
-func loadOrCreateKeys(path string) ([][]byte, error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		raw = []byte(random.Hex(64) + "\n" + random.Hex(32) + "\n")
-		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			return nil, fmt.Errorf("unable to save session keys: %w", err)
+// sessionKeys reads the session hash and block keys from the database,
+// where every replica finds the same ones. The first start stores them:
+// those of the data dir's session.keys file when it has one (kept there
+// before the keys moved to the database, so sessions survive the
+// upgrade), or new ones.
+func sessionKeys(ctx context.Context, db *store.Store, legacyPath string) ([][]byte, error) {
+	candidate := random.Hex(64) + "\n" + random.Hex(32) + "\n"
+	raw, err := os.ReadFile(legacyPath)
+	switch {
+	case err == nil:
+		if _, err := parseKeys(string(raw)); err != nil {
+			return nil, fmt.Errorf("session keys in %s: %w", legacyPath, err)
 		}
-	} else if err != nil {
+		candidate = string(raw)
+	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("unable to read session keys: %w", err)
 	}
+	stored, err := db.SessionKeys(ctx, candidate)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := parseKeys(stored)
+	if err != nil {
+		return nil, fmt.Errorf("session keys in the database: %w", err)
+	}
+	return keys, nil
+}
+
+// parseKeys reads hash/block key pairs, one hex key a line.
+func parseKeys(text string) ([][]byte, error) {
 	var keys [][]byte
-	for _, line := range splitLines(string(raw)) {
+	for _, line := range splitLines(text) {
 		k, err := hex.DecodeString(line)
 		if err != nil {
-			return nil, fmt.Errorf("session keys in %s are corrupt: %w", path, err)
+			return nil, fmt.Errorf("corrupt: %w", err)
 		}
 		keys = append(keys, k)
 	}
 	if len(keys) < 2 || len(keys)%2 != 0 {
-		return nil, fmt.Errorf("session keys in %s: want hash/block pairs, got %d keys", path, len(keys))
+		return nil, fmt.Errorf("want hash/block pairs, got %d keys", len(keys))
 	}
 	return keys, nil
 }

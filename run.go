@@ -86,6 +86,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
+	if db.Replica, err = replicaName(cfg.DataDir); err != nil {
+		return err
+	}
 	sessionKeys, err := sessionKeys(ctx, db, filepath.Join(cfg.DataDir, "session.keys"))
 	if err != nil {
 		return err
@@ -264,6 +267,21 @@ func sessionKeys(ctx context.Context, db *store.Store, legacyPath string) ([][]b
 		return nil, fmt.Errorf("session keys in the database: %w", err)
 	}
 	return keys, nil
+}
+
+// replicaName names this replica in the work it claims: its host and data
+// dir, which no other running replica shares (the dirlock) and a restart
+// keeps.
+func replicaName(dataDir string) (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("unable to name this replica: %w", err)
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("unable to name this replica: %w", err)
+	}
+	return host + ":" + dir, nil
 }
 
 // parseKeys reads hash/block key pairs, one hex key a line.

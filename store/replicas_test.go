@@ -4,8 +4,11 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"scribe/job"
 	"scribe/store"
+	"scribe/store/storetest"
 )
 
 // twoReplicas opens two stores on one database, as two replicas would.
@@ -67,4 +70,85 @@ func TestWebhookEndpointReload(t *testing.T) {
 	if e, _ := a.WebhookEndpoint(ctx); e.Secret != "whsec_new" {
 		t.Errorf("after the reload the kept copy is %+v", e)
 	}
+}
+
+// TestClaimsAcrossReplicas: a submission or a delivery claimed by one
+// replica is not due for another until its lease runs out, and the
+// claiming replica releases its own at once when it restarts.
+func TestClaimsAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoReplicas(t)
+	a.Replica, b.Replica = "host:/a", "host:/b"
+	now := time.Now().UTC()
+	for _, s := range []*store.Store{a, b} {
+		s.Now = func() time.Time { return now }
+	}
+	u := storetest.User(t, a, "ada@example.com")
+	storetest.QueuedJob(t, a, u, "j_1")
+	lease := func(job.Job) time.Duration { return time.Minute }
+
+	t.Run("Submission", func(t *testing.T) {
+		got, err := a.ClaimDueSubmissions(ctx, 10, lease)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("replica a claimed %d (%v), want the one queued job", len(got), err)
+		}
+		if got, err := b.ClaimDueSubmissions(ctx, 10, lease); err != nil || len(got) != 0 {
+			t.Fatalf("replica b claimed %d (%v) while a holds it, want 0", len(got), err)
+		}
+		if err := b.ReleaseSubmissions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.ClaimDueSubmissions(ctx, 10, lease); len(got) != 0 {
+			t.Fatalf("replica b released a's claim")
+		}
+		if err := a.ReleaseSubmissions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.ClaimDueSubmissions(ctx, 10, lease); len(got) != 1 {
+			t.Fatalf("after a restarted, b claimed %d, want the job", len(got))
+		}
+		now = now.Add(2 * time.Minute)
+		if got, _ := a.ClaimDueSubmissions(ctx, 10, lease); len(got) != 1 {
+			t.Fatalf("after b's lease ran out, a claimed %d, want the job", len(got))
+		}
+	})
+
+	t.Run("Delivery", func(t *testing.T) {
+		if _, err := a.CreateHookEndpoint(ctx, store.HookEndpoint{UserID: u.ID, URL: "https://x.example", Secret: "whsec_eA==",
+			Events: []job.Event{job.EventCompleted}}); err != nil {
+			t.Fatal(err)
+		}
+		eps, err := a.HookEndpoints(ctx, u.ID)
+		if err != nil || len(eps) != 1 {
+			t.Fatalf("endpoints %v, %v", eps, err)
+		}
+		if err := a.EnqueueTestEvent(ctx, u.ID, eps[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		all := func(store.HookDelivery) bool { return true }
+		if got, err := a.ClaimHookDeliveries(ctx, 10, time.Minute, all); err != nil || len(got) != 1 {
+			t.Fatalf("replica a claimed %d (%v), want the test event", len(got), err)
+		}
+		if got, err := b.ClaimHookDeliveries(ctx, 10, time.Minute, all); err != nil || len(got) != 0 {
+			t.Fatalf("replica b claimed %d (%v) while a sends it, want 0", len(got), err)
+		}
+		if err := b.ReleaseHookDeliveries(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.ClaimHookDeliveries(ctx, 10, time.Minute, all); len(got) != 0 {
+			t.Fatalf("replica b released a's claim")
+		}
+		now = now.Add(2 * time.Minute)
+		got, err := b.ClaimHookDeliveries(ctx, 10, time.Minute, all)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("after a's lease ran out, b claimed %d (%v), want the event", len(got), err)
+		}
+		if err := b.RecordHookAttempt(ctx, got[0].ID, store.HookAttempt{At: now, Status: 200, State: store.DeliveryDelivered}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+		if got, _ := a.ClaimHookDeliveries(ctx, 10, time.Minute, all); len(got) != 0 {
+			t.Fatalf("a delivered event was claimed again")
+		}
+	})
 }

@@ -31,6 +31,9 @@ type Store struct {
 	endpoint atomic.Pointer[WebhookEndpoint]
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// Replica names this process in the work it claims (host and data
+	// dir), so that after a restart it releases what it held at once.
+	Replica string
 }
 
 // Open opens (creating if needed) the database at path and applies the

@@ -275,7 +275,7 @@ func insertLongJob(t *testing.T, app *testApp, email, audio string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, filepath.Join(app.DataDir, "scribe.db"))
+	s, err := store.Open(ctx, store.Options{Path: filepath.Join(app.DataDir, "scribe.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

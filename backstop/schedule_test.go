@@ -234,7 +234,7 @@ func BenchmarkSweep50k(b *testing.B) {
 	}))
 	b.Cleanup(upstream.Close)
 	path := filepath.Join(b.TempDir(), "scribe.db")
-	s, err := store.Open(context.Background(), path)
+	s, err := store.Open(context.Background(), store.Options{Path: path})
 	if err != nil {
 		b.Fatal(err)
 	}

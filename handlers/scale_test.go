@@ -32,7 +32,7 @@ const (
 func BenchmarkPagesScale(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		b.Fatal(err)
 	}

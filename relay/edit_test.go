@@ -19,7 +19,7 @@ import (
 func newTestRelay(t *testing.T) (*Relay, *store.Store, job.Job) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "scribe.db"))
+	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "scribe.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

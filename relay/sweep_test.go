@@ -18,7 +18,7 @@ import (
 func TestSweepUploads(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "scribe.db"))
+	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "scribe.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

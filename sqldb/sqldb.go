@@ -70,9 +70,10 @@ func (d Dialect) Rebind(query string) string {
 	return q
 }
 
-// dollars numbers the ? placeholders of query as $1, $2, …, leaving any
-// ? inside a quoted string or identifier alone. (sqlx.Rebind, the usual
-// tool, rewrites those too.)
+// dollars numbers the ? placeholders of query as $1, $2, …, and turns
+// SQLite's numbered ?N into $N, leaving any ? inside a quoted string or
+// identifier alone. (sqlx.Rebind, the usual tool, rewrites those too, and
+// knows no ?N.) A statement uses one style or the other, not both.
 func dollars(query string) string {
 	var b strings.Builder
 	n := 0
@@ -86,6 +87,8 @@ func dollars(query string) string {
 			}
 		case c == '\'' || c == '"':
 			quote = c
+		case c == '?' && i+1 < len(query) && '0' <= query[i+1] && query[i+1] <= '9':
+			c = '$' // ?N: the digits follow as they are
 		case c == '?':
 			n++
 			b.WriteString("$" + strconv.Itoa(n))

@@ -58,6 +58,10 @@ func TestOneStatementBothDatabases(t *testing.T) {
 			if err := db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", "b").Scan(&v); err != nil || v != "?" {
 				t.Fatalf("read %q, %v; want the literal ?", v, err)
 			}
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM kv WHERE k = ?2 OR v = ?1 OR k = ?2", "1", "b").Scan(&n); err != nil || n != 2 {
+				t.Fatalf("numbered placeholders: %d rows, %v; want 2", n, err)
+			}
 			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", "2")
 			if !IsUniqueViolation(err) {
 				t.Fatalf("inserting a key twice: %v, not a unique violation", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // How long the links an admin hands out work.
@@ -42,7 +43,7 @@ func (s *Store) CreateResetLink(ctx context.Context, byUserID, forUserID int64) 
 func (s *Store) createLink(ctx context.Context, kind string, byUserID int64, forUserID *int64, ttl time.Duration) (Link, error) {
 	now := s.Now().UTC()
 	l := Link{Token: rand.Text(), ExpiresAt: now.Add(ttl)}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		// Expired links are dropped here rather than by a worker: only
 		// admins make links, so the table stays small.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM account_links WHERE expires_at <= ?", now); err != nil {
@@ -89,7 +90,7 @@ func (s *Store) CheckInvitation(ctx context.Context, token string) error {
 // job.ErrConflict for a taken email (the invitation then stays usable).
 func (s *Store) CreateInvitedUser(ctx context.Context, token, email string, passwordHash []byte) (User, error) {
 	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := useLink(ctx, tx, "invite", token, s.Now().UTC()); err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func (s *Store) ResetLinkUser(ctx context.Context, token string) (User, error) {
 // link, and revokes the account's sessions.
 func (s *Store) ResetPassword(ctx context.Context, token string, passwordHash []byte) (User, error) {
 	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		userID, err := useLink(ctx, tx, "reset", token, s.Now().UTC())
 		if err != nil {
 			return err
@@ -126,7 +127,7 @@ func (s *Store) ResetPassword(ctx context.Context, token string, passwordHash []
 }
 
 // useLink deletes a usable link and returns the account it is for.
-func useLink(ctx context.Context, tx *sql.Tx, kind, token string, now time.Time) (sql.NullInt64, error) {
+func useLink(ctx context.Context, tx *sqldb.Tx, kind, token string, now time.Time) (sql.NullInt64, error) {
 	var userID sql.NullInt64
 	err := tx.QueryRowContext(ctx, `DELETE FROM account_links WHERE token_hash = ? AND kind = ? AND expires_at > ?
 		RETURNING user_id`, tokenHash(token), kind, now).Scan(&userID)

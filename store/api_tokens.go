@@ -11,6 +11,7 @@ import (
 
 	"scribe/job"
 	"scribe/random"
+	"scribe/sqldb"
 )
 
 // TokenPrefix starts every API token, so a leaked one is recognisable (and
@@ -52,7 +53,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name string) (
 		return APIToken{}, errTokenName
 	}
 	t := APIToken{ID: random.ID("tok_"), UserID: userID, Name: name, Secret: TokenPrefix + rand.Text(), CreatedAt: s.Now().UTC()}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
 			return err

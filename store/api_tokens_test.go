@@ -21,7 +21,7 @@ import (
 func TestAPITokens(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestAPITokens(t *testing.T) {
 		if err := db.QueryRow("SELECT token_hash FROM api_tokens WHERE id = ?", tok.ID).Scan(&hash); err != nil || len(hash) != 32 {
 			t.Fatalf("token_hash %x, %v; want 32 bytes", hash, err)
 		}
-		s, err = store.Open(ctx, path)
+		s, err = store.Open(ctx, store.Options{Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "scribe.db")
-	s, err := store.Open(ctx, src)
+	s, err := store.Open(ctx, store.Options{Path: src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestBackupRefuses(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "scribe.db")
-	s, err := store.Open(ctx, src)
+	s, err := store.Open(ctx, store.Options{Path: src})
 	if err != nil {
 		t.Fatal(err)
 	}

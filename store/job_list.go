@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // JobSort is an order the job list offers.
@@ -139,7 +139,7 @@ func (s *Store) TagsOf(ctx context.Context, userID int64) ([]string, error) {
 // cleaned), stamped as a change so browser streams show it.
 func (s *Store) OrganiseJob(ctx context.Context, userID int64, id string, o job.Organise) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
 			return err

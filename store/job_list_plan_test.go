@@ -15,7 +15,7 @@ import (
 // sort of the user's jobs, so a page costs the same at 100 jobs as at
 // 100,000 (BenchmarkPagesScale in handlers measures it).
 func TestListPlans(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "scribe.db"))
+	s, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "scribe.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // jobColumns are a job's columns in scanJob's order; its tags come with it,
@@ -80,7 +81,7 @@ func (s *Store) CreateJob(ctx context.Context, j job.Job) (job.Job, error) {
 	now := s.Now()
 	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = job.StatusQueued, now, now, now
 	j.Name = j.Filename
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
 			return err
@@ -134,7 +135,7 @@ func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64, limit i
 // once the lease has run out.
 func (s *Store) ClaimDueSubmissions(ctx context.Context, limit int, lease func(job.Job) time.Duration) ([]job.Job, error) {
 	var jobs []job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.Now()
 		var err error
 		jobs, err = queryJobsOn(ctx, tx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
@@ -194,7 +195,7 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]job.Job, error) {
 // MarkSubmitted records the upstream's id for a job that has none yet.
 func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		// Only the first to learn the id records it (the submitter, or a
 		// webhook adopting the job first); a second is a no-op.
@@ -224,7 +225,7 @@ func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) 
 // for its owner, and writes the event to the owner's webhook outbox.
 func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		prev, err := jobByID(ctx, tx, "id = ?", jobID)
 		if err != nil {
 			return err
@@ -245,7 +246,7 @@ func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (job
 // changeJob updates one job with the assignments in set when it meets the
 // extra condition cond; if it changed, stamps it with the next change
 // sequence number so browser streams see it. It returns the job as it is now.
-func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond string, args ...any) (job.Job, error) {
+func changeJob(ctx context.Context, tx *sqldb.Tx, now time.Time, jobID, set, cond string, args ...any) (job.Job, error) {
 	args = append(args, now, jobID)
 	res, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+", updated_at = ? WHERE id = ?"+cond, args...)
 	if err != nil {
@@ -269,7 +270,7 @@ func changeJob(ctx context.Context, tx *sql.Tx, now time.Time, jobID, set, cond 
 // the change sequence number of its deletion.
 func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
 			return err
@@ -290,7 +291,7 @@ func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job
 // RetryJob sends a failed job back to the submission queue as a new attempt.
 func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 
 	"scribe/job"
 	"scribe/random"
+	"scribe/sqldb"
 )
 
 // MaxHookEndpoints is how many webhook endpoints one user may register:
@@ -82,7 +83,7 @@ func (s *Store) CreateHookEndpoint(ctx context.Context, e HookEndpoint) (HookEnd
 		return HookEndpoint{}, fmt.Errorf("store: unable to encode events: %w", err)
 	}
 	e.ID, e.CreatedAt = random.ID("ep_"), s.Now()
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM hook_endpoints WHERE user_id = ?", e.UserID).Scan(&n); err != nil {
 			return err
@@ -211,7 +212,7 @@ func (s *Store) EnqueueTestEvent(ctx context.Context, userID int64, endpointID s
 // user has no such delivery, ErrDeliveryInFlight while it is being sent.
 func (s *Store) Redeliver(ctx context.Context, userID, deliveryID int64) error {
 	now := s.Now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var inFlight bool
 		// In flight until its lease runs out, should its replica have died.
 		err := tx.QueryRowContext(ctx, `SELECT d.in_flight = 1 AND d.next_attempt_at > ? FROM hook_deliveries d
@@ -239,7 +240,7 @@ func (s *Store) Redeliver(ctx context.Context, userID, deliveryID int64) error {
 // it, in the transaction of the change. A progress event for an endpoint
 // that has one pending and not yet tried updates that one instead; a
 // final event drops such leftovers.
-func enqueueJobEvent(ctx context.Context, tx *sql.Tx, now time.Time, prev, next job.Job) error {
+func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, next job.Job) error {
 	event, ok := job.EventOf(prev, next)
 	if !ok {
 		return nil
@@ -302,7 +303,7 @@ func enqueueJobEvent(ctx context.Context, tx *sql.Tx, now time.Time, prev, next 
 // the lease has run out.
 func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, lease time.Duration, accept func(HookDelivery) bool) ([]HookDelivery, error) {
 	var claimed []HookDelivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.Now()
 		due, err := queryDeliveries(ctx, tx, `WHERE d.state = 'pending' AND d.next_attempt_at <= ?
 			ORDER BY d.next_attempt_at LIMIT ?`, now, 4*limit)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // The two ways a job becomes due for a backstop poll, each read through
@@ -30,7 +31,7 @@ const (
 // and a restart keeps every job's schedule.
 func (s *Store) ClaimDuePolls(ctx context.Context, now, staleCutoff time.Time, limit int, next func(polls int) time.Time) ([]job.Job, error) {
 	var jobs []job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		// UTC like every stored time (see ScheduleSubmit). UNION ALL with
 		// no overall ORDER BY lets each branch walk its index and stop at
 		// the limit instead of sorting every due job.
@@ -52,13 +53,11 @@ func (s *Store) ClaimDuePolls(ctx context.Context, now, staleCutoff time.Time, l
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, "UPDATE jobs SET polls = polls + 1, next_poll_at = ? WHERE id = ?")
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		// Each connection caches its prepared statements (SQLite's
+		// _stmt_cache_size, pgx's statement cache), so this one is
+		// prepared once, not once per job.
 		for _, j := range jobs {
-			if _, err := stmt.ExecContext(ctx, next(j.Polls).UTC(), j.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE jobs SET polls = polls + 1, next_poll_at = ? WHERE id = ?", next(j.Polls).UTC(), j.ID); err != nil {
 				return err
 			}
 		}

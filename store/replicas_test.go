@@ -17,7 +17,7 @@ func twoReplicas(t *testing.T) (*store.Store, *store.Store) {
 	path := filepath.Join(t.TempDir(), "scribe.db")
 	var out [2]*store.Store
 	for i := range out {
-		s, err := store.Open(context.Background(), path)
+		s, err := store.Open(context.Background(), store.Options{Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // errNoTranscript is a save or restore on a job that has no transcript yet.
@@ -112,7 +113,7 @@ func (s *Store) RestoreRevision(ctx context.Context, userID int64, jobID string,
 // it copies.
 func (s *Store) addRevision(ctx context.Context, userID int64, rev job.Revision, check func(job.Job) error, raw []byte) (job.Job, job.Revision, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", rev.JobID, userID); err != nil {
 			return err
@@ -146,7 +147,7 @@ func (s *Store) addRevision(ctx context.Context, userID int64, rev job.Revision,
 	return j, rev, nil
 }
 
-func insertRevision(ctx context.Context, tx *sql.Tx, rev job.Revision, raw []byte) (int64, error) {
+func insertRevision(ctx context.Context, tx *sqldb.Tx, rev job.Revision, raw []byte) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO transcript_revisions (job_id, source, author_id, restored_from,
 		created_at, result_json) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -158,7 +159,7 @@ func insertRevision(ctx context.Context, tx *sql.Tx, rev job.Revision, raw []byt
 // with the next change sequence number, so browser streams carry the
 // change. updated_at stays: it dates the transcription itself (the page
 // measures "took" to it), not its later edits.
-func setCurrent(ctx context.Context, tx *sql.Tx, jobID string, revID int64) (job.Job, error) {
+func setCurrent(ctx context.Context, tx *sqldb.Tx, jobID string, revID int64) (job.Job, error) {
 	seq, err := bump(ctx, tx, "seq")
 	if err != nil {
 		return job.Job{}, err
@@ -175,7 +176,7 @@ func setCurrent(ctx context.Context, tx *sql.Tx, jobID string, revID int64) (job
 // the job already says the same, which is the usual case. It never becomes
 // current: the forward-only rule keeps the first final state, and news
 // must not replace what the owner reads or has edited.
-func keepLateResult(ctx context.Context, tx *sql.Tx, jobID string, raw []byte, now time.Time) error {
+func keepLateResult(ctx context.Context, tx *sqldb.Tx, jobID string, raw []byte, now time.Time) error {
 	var known bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM transcript_revisions
 		WHERE job_id = ? AND source = 'upstream' AND result_json = ?)`, jobID, string(raw)).Scan(&known)

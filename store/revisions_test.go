@@ -187,7 +187,7 @@ func TestMigrateRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestMigrateRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

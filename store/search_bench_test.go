@@ -33,7 +33,7 @@ func searchCorpus(tb testing.TB, segments int) (*store.Store, store.User, []stri
 	tb.Helper()
 	ctx := context.Background()
 	path := filepath.Join(tb.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		tb.Fatal(err)
 	}

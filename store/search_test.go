@@ -319,7 +319,7 @@ func TestSearchMigrationIndexesExistingJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestSearchMigrationIndexesExistingJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

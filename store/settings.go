@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"scribe/sqldb"
 	"time"
 )
 
@@ -63,7 +64,7 @@ func (s *Store) readWebhookEndpoint(ctx context.Context) (WebhookEndpoint, error
 // SetWebhookEndpoint records a newly registered endpoint, all fields in
 // one transaction.
 func (s *Store) SetWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		return setSettings(ctx, tx, map[string]string{settingWebhookID: e.ID, settingWebhookURL: e.URL, settingWebhookSecret: e.Secret})
 	})
 	if err != nil {
@@ -112,7 +113,7 @@ func (s *Store) BalanceLowAt(ctx context.Context) (time.Time, error) {
 // RecordBalanceLow marks a balance.low webhook handled and notes its time,
 // in one transaction; ErrDuplicate when it was already handled.
 func (s *Store) RecordBalanceLow(ctx context.Context, webhookID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.Now()
 		if err := recordReceipt(ctx, tx, webhookID, "balance.low", now); err != nil {
 			return err
@@ -137,7 +138,7 @@ func (s *Store) setting(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
-func setSettings(ctx context.Context, tx *sql.Tx, kv map[string]string) error {
+func setSettings(ctx context.Context, tx *sqldb.Tx, kv map[string]string) error {
 	for k, v := range kv {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"scribe/job"
 	"scribe/random"
+	"scribe/sqldb"
 )
 
 // Share is a job's read-only link. Its Token is only in the link handed
@@ -28,7 +29,7 @@ func (s *Store) CreateShare(ctx context.Context, userID int64, jobID string, ttl
 	now := s.Now().UTC()
 	// 128 random bits: a link cannot be guessed.
 	sh := Share{Token: random.Hex(16), ExpiresAt: now.Add(ttl)}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		j, err := jobByID(ctx, tx, "id = ? AND user_id = ?", jobID, userID)
 		if err != nil {
 			return err
@@ -53,7 +54,7 @@ func (s *Store) CreateShare(ctx context.Context, userID int64, jobID string, ttl
 // RevokeShare ends the user's job's link, if it has one; job.ErrNotFound
 // when the job is not the user's.
 func (s *Store) RevokeShare(ctx context.Context, userID int64, jobID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := jobByID(ctx, tx, "id = ? AND user_id = ?", jobID, userID); err != nil {
 			return err
 		}

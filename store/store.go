@@ -1,6 +1,7 @@
-// Package store keeps scribe's state in SQLite: users, jobs and the
-// revisions of their transcripts, webhook receipts and settings. Public
-// methods own their transaction.
+// Package store keeps scribe's state: users, jobs and the revisions of
+// their transcripts, webhook receipts and settings, in SQLite (the
+// embedded default) or PostgreSQL (sqldb has the seam between them).
+// Public methods own their transaction.
 package store
 
 import (
@@ -12,21 +13,21 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
-	// The SQLite driver, registered as "sqlite3".
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
 
 	"scribe/job"
 	"scribe/migrations"
+	"scribe/sqldb"
 )
 
-// Store is the app's database: one writer connection and a pool of readers
-// on the same WAL file.
+// Store is the app's database. On SQLite, one writer connection and a
+// pool of readers on the same WAL file; on PostgreSQL, one pool that is
+// both.
 type Store struct {
-	writer *sql.DB
-	reader *sql.DB
+	writer sqldb.DB
+	reader sqldb.DB
 	// endpoint caches the webhook endpoint once read or set.
 	endpoint atomic.Pointer[WebhookEndpoint]
 	// Now returns the current time; tests replace it.
@@ -36,9 +37,34 @@ type Store struct {
 	Replica string
 }
 
-// Open opens (creating if needed) the database at path and applies the
+// Options says which database Open opens.
+type Options struct {
+	// URL is a postgres:// URL; empty means SQLite at Path.
+	URL string
+	// Path is the SQLite file, created if needed.
+	Path string
+}
+
+// Open opens (creating if needed) the database o names and applies the
 // embedded migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, o Options) (*Store, error) {
+	d, err := sqldb.DialectOf(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	if d == sqldb.Postgres {
+		err = s.openPostgres(ctx, o.URL)
+	} else {
+		err = s.openSQLite(ctx, o.Path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
 	// Immediate transactions take the write lock at BEGIN, so a
 	// read-then-write transaction never fails with "database is locked"
 	// when it tries to upgrade; one writer connection serialises writes.
@@ -50,30 +76,56 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	common := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=32"
 	writer, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
+		return fmt.Errorf("store: unable to open %s: %w", path, err)
 	}
 	writer.SetMaxOpenConns(1)
-	s := &Store{writer: writer, Now: func() time.Time { return time.Now().UTC() }}
-	if err := s.migrate(ctx); err != nil {
+	s.writer = sqldb.DB{DB: writer, Dialect: sqldb.SQLite}
+	if err := s.prepare(ctx); err != nil {
 		writer.Close()
-		return nil, err
-	}
-	if err := s.foldEmails(ctx); err != nil {
-		writer.Close()
-		return nil, err
+		return err
 	}
 	reader, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&_query_only=true")
 	if err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("store: unable to open reader for %s: %w", path, err)
+		return fmt.Errorf("store: unable to open reader for %s: %w", path, err)
 	}
 	reader.SetMaxOpenConns(4)
-	s.reader = reader
-	return s, nil
+	s.reader = sqldb.DB{DB: reader, Dialect: sqldb.SQLite}
+	return nil
 }
 
+func (s *Store) openPostgres(ctx context.Context, rawURL string) error {
+	db, err := sqldb.OpenPostgres(ctx, rawURL)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	// PostgreSQL runs writers side by side; one pool serves reads and
+	// writes. 16 connections is what a replica's handlers and workers
+	// use at most at once here, well under the server's default 100.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	s.writer = sqldb.DB{DB: db, Dialect: sqldb.Postgres}
+	s.reader = s.writer
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	return nil
+}
+
+// prepare migrates the schema and fills what SQL cannot.
+func (s *Store) prepare(ctx context.Context) error {
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return s.foldEmails(ctx)
+}
+
+// Dialect is the database's dialect.
+func (s *Store) Dialect() sqldb.Dialect { return s.writer.Dialect }
+
 func (s *Store) migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, migrations.FS)
+	p, err := goose.NewProvider(s.writer.Dialect.Goose(), s.writer.DB, migrations.For(s.writer.Dialect))
 	if err != nil {
 		return fmt.Errorf("store: unable to load migrations: %w", err)
 	}
@@ -92,14 +144,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() error {
+	if s.reader.DB == s.writer.DB {
+		return s.writer.Close()
+	}
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
 // inTx runs fn in a write transaction, committing when it returns nil. A
 // full disk comes back as job.ErrNoSpace, which callers can explain.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return diskFull(err)
@@ -111,18 +166,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return diskFull(tx.Commit())
 }
 
-// diskFull marks SQLite's "database or disk is full" as job.ErrNoSpace,
-// keeping the original error in the chain.
+// diskFull marks SQLite's "database or disk is full" and PostgreSQL's
+// disk_full (53100) as job.ErrNoSpace, keeping the original error in the
+// chain.
 func diskFull(err error) error {
 	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+	var pe *pgconn.PgError
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull || errors.As(err, &pe) && pe.Code == "53100" {
 		return fmt.Errorf("%w: %w", job.ErrNoSpace, err)
 	}
 	return err
 }
 
 // bump adds one to a counter and returns its new value.
-func bump(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func bump(ctx context.Context, tx *sqldb.Tx, name string) (int64, error) {
 	var v int64
 	err := tx.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", name).Scan(&v)
 	return v, err

@@ -16,7 +16,7 @@ import (
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = store.Open(ctx, path)
+	s, err = store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}

@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // ErrDuplicate reports a webhook-id that was already handled.
@@ -46,7 +46,7 @@ type Applied struct {
 // commit itself fails, every update reports that error.
 func (s *Store) ApplyUpdates(ctx context.Context, updates []job.Update) []Applied {
 	out := make([]Applied, len(updates))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		for k, u := range updates {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT apply_update"); err != nil {
 				return err
@@ -80,7 +80,7 @@ func (s *Store) ApplyUpdates(ctx context.Context, updates []job.Update) []Applie
 }
 
 // applyUpdate is one update of ApplyUpdates.
-func (s *Store) applyUpdate(ctx context.Context, tx *sql.Tx, u job.Update) (job.Job, bool, error) {
+func (s *Store) applyUpdate(ctx context.Context, tx *sqldb.Tx, u job.Update) (job.Job, bool, error) {
 	if u.Status == job.StatusCompleted && u.Result == nil {
 		return job.Job{}, false, ErrMissingResult
 	}
@@ -133,7 +133,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx *sql.Tx, u job.Update) (job.
 	return next, true, nil
 }
 
-func recordReceipt(ctx context.Context, tx *sql.Tx, webhookID, event string, now time.Time) error {
+func recordReceipt(ctx context.Context, tx *sqldb.Tx, webhookID, event string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO webhook_receipts (webhook_id, event, received_at) VALUES (?, ?, ?)",
 		webhookID, event, now)
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // User is an account.
@@ -52,7 +52,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 // concurrent first sign-ups cannot both be admins.
 func (s *Store) CreateUser(ctx context.Context, email string, passwordHash []byte) (User, error) {
 	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) (err error) {
 		u, err = s.insertUser(ctx, tx, email, passwordHash)
 		return err
 	})
@@ -63,7 +63,7 @@ func (s *Store) CreateUser(ctx context.Context, email string, passwordHash []byt
 // ErrInvitationRequired once any account exists.
 func (s *Store) CreateFirstUser(ctx context.Context, email string, passwordHash []byte) (User, error) {
 	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists); err != nil {
 			return fmt.Errorf("store: unable to count users: %w", err)
@@ -78,13 +78,12 @@ func (s *Store) CreateFirstUser(ctx context.Context, email string, passwordHash 
 	return u, err
 }
 
-func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email string, passwordHash []byte) (User, error) {
+func (s *Store) insertUser(ctx context.Context, tx *sqldb.Tx, email string, passwordHash []byte) (User, error) {
 	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_key, password_hash, created_at, is_admin)
 		VALUES (?, ?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING `+userColumns,
 		email, FoldEmail(email), passwordHash, s.Now().UTC())
 	u, err := scanUser(row)
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if sqldb.IsUniqueViolation(err) {
 		return User{}, job.ErrConflict
 	}
 	if err != nil {
@@ -175,14 +174,14 @@ func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool) er
 // so far; it returns the account with its new session version.
 func (s *Store) ChangePassword(ctx context.Context, userID int64, passwordHash []byte) (User, error) {
 	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) (err error) {
 		u, err = setPassword(ctx, tx, userID, passwordHash)
 		return err
 	})
 	return u, err
 }
 
-func setPassword(ctx context.Context, tx *sql.Tx, userID int64, passwordHash []byte) (User, error) {
+func setPassword(ctx context.Context, tx *sqldb.Tx, userID int64, passwordHash []byte) (User, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET password_hash = ?, session_version = session_version + 1
 		WHERE id = ? RETURNING `+userColumns, passwordHash, userID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -198,7 +197,7 @@ func setPassword(ctx context.Context, tx *sql.Tx, userID int64, passwordHash []b
 // migration 0005). An account whose key another already has keeps none and
 // is found by its email as before (ignoring ASCII case only).
 func (s *Store) foldEmails(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT id, email FROM users WHERE email_key IS NULL ORDER BY id")
 		if err != nil {
 			return fmt.Errorf("store: unable to fold emails: %w", err)

@@ -110,7 +110,7 @@ func TestEmailsFolded(t *testing.T) {
 func TestOlderEmailsFolded(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestOlderEmailsFolded(t *testing.T) {
 	s.Close()
 	mustExec(t, path, "UPDATE users SET email_key = NULL")
 
-	s, err = store.Open(ctx, path)
+	s, err = store.Open(ctx, store.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ const Password = "correct horse battery"
 // test ends.
 func Open(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "scribe.db"))
+	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "scribe.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 )
@@ -100,12 +103,18 @@ func dollars(query string) string {
 }
 
 // OpenPostgres opens a pool on the PostgreSQL database at rawURL and
-// checks that it answers.
+// checks that it answers. Times come back in UTC, as from SQLite, rather
+// than in the process's local zone.
 func OpenPostgres(ctx context.Context, rawURL string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", rawURL)
+	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("unable to open PostgreSQL: %w", err)
 	}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("unable to reach PostgreSQL: %w", err)

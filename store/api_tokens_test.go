@@ -6,12 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 	"scribe/store"
 	"scribe/store/storetest"
 )
@@ -20,8 +20,13 @@ import (
 // the database file never holds a secret.
 func TestAPITokens(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, store.Options{Path: path})
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { testAPITokens(ctx, t, storetest.OptionsOn(t, d)) })
+	}
+}
+
+func testAPITokens(ctx context.Context, t *testing.T, o store.Options) {
+	s, err := store.Open(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +54,21 @@ func TestAPITokens(t *testing.T) {
 		}
 	})
 	t.Run("HashedAtRest", func(t *testing.T) {
+		if o.URL != "" {
+			hashedInPostgres(ctx, t, o.URL, tok)
+			return
+		}
 		if err := s.Close(); err != nil { // flush the WAL into the file
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(path)
+		raw, err := os.ReadFile(o.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(raw, []byte(tok.Secret)) || bytes.Contains(raw, []byte(strings.TrimPrefix(tok.Secret, store.TokenPrefix))) {
 			t.Fatal("the database file holds the token's secret")
 		}
-		db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+		db, err := sql.Open("sqlite3", "file:"+o.Path+"?mode=ro")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +77,7 @@ func TestAPITokens(t *testing.T) {
 		if err := db.QueryRow("SELECT token_hash FROM api_tokens WHERE id = ?", tok.ID).Scan(&hash); err != nil || len(hash) != 32 {
 			t.Fatalf("token_hash %x, %v; want 32 bytes", hash, err)
 		}
-		s, err = store.Open(ctx, store.Options{Path: path})
+		s, err = store.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,4 +153,24 @@ func TestAPITokens(t *testing.T) {
 		}
 		t.Fatalf("%d more tokens for bob were all made, want a conflict past %d", store.MaxTokensPerUser, store.MaxTokensPerUser)
 	})
+}
+
+// hashedInPostgres checks that no row of api_tokens, read whole as text,
+// holds tok's secret, and that its hash is a SHA-256.
+func hashedInPostgres(ctx context.Context, t *testing.T, url string, tok store.APIToken) {
+	db, err := sqldb.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var holding int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM api_tokens t WHERE strpos(t::text, $1) > 0",
+		strings.TrimPrefix(tok.Secret, store.TokenPrefix)).Scan(&holding)
+	if err != nil || holding != 0 {
+		t.Fatalf("%d rows hold the token's secret (%v)", holding, err)
+	}
+	var hash []byte
+	if err := db.QueryRowContext(ctx, "SELECT token_hash FROM api_tokens WHERE id = $1", tok.ID).Scan(&hash); err != nil || len(hash) != 32 {
+		t.Fatalf("token_hash %x, %v; want 32 bytes", hash, err)
+	}
 }

@@ -66,7 +66,7 @@ func ParseCursor(token string, sort JobSort) (Cursor, error) {
 // ending in the job id, so a page costs the same however many jobs the
 // user has.
 func (s *Store) ListJobs(ctx context.Context, q JobQuery) ([]job.Job, *Cursor, error) {
-	where, args := listJobsWhere(q)
+	where, args := listJobsWhere(q, s.reader.Dialect)
 	// One more than asked tells whether another page follows.
 	jobs, err := s.queryJobs(ctx, where, append(args, q.Limit+1)...)
 	if err != nil || len(jobs) <= q.Limit {
@@ -81,9 +81,18 @@ func (s *Store) ListJobs(ctx context.Context, q JobQuery) ([]job.Job, *Cursor, e
 	return jobs, next, nil
 }
 
+// byName is the name order, and the cursor's seek in it, per dialect:
+// SQLite's NOCASE collation and PostgreSQL's lower() both fold ASCII
+// letters (lower() folds other letters too), each matching its own index
+// (migrations jobs_user_name).
+var byName = map[sqldb.Dialect]struct{ order, after string }{
+	sqldb.SQLite:   {"name COLLATE NOCASE, id", "(name, id) > (? COLLATE NOCASE, ?)"},
+	sqldb.Postgres: {"lower(name), id", "(lower(name), id) > (lower(?), ?)"},
+}
+
 // listJobsWhere is the WHERE, ORDER BY and LIMIT clauses of q's page
 // (the limit its last argument, left to the caller) and their arguments.
-func listJobsWhere(q JobQuery) (string, []any) {
+func listJobsWhere(q JobQuery, d sqldb.Dialect) (string, []any) {
 	where, args := []string{"user_id = ?"}, []any{q.UserID}
 	if q.Status != "" {
 		where, args = append(where, "status = ?"), append(args, q.Status)
@@ -94,13 +103,13 @@ func listJobsWhere(q JobQuery) (string, []any) {
 	}
 	order := "created_at DESC, id DESC"
 	if q.Sort == SortName {
-		order = "name COLLATE NOCASE, id"
+		order = byName[d].order
 	}
 	if c := q.After; c != nil {
-		// Row values, so SQLite seeks in the index instead of filtering;
-		// the collation on the right-hand side still folds case.
+		// Row values, so the database seeks in the index instead of
+		// filtering; the right-hand side folds case like the left.
 		if q.Sort == SortName {
-			where, args = append(where, "(name, id) > (? COLLATE NOCASE, ?)"), append(args, c.Name, c.ID)
+			where, args = append(where, byName[d].after), append(args, c.Name, c.ID)
 		} else {
 			where, args = append(where, "(created_at, id) < (?, ?)"), append(args, c.CreatedAt, c.ID)
 		}
@@ -139,9 +148,9 @@ func (s *Store) TagsOf(ctx context.Context, userID int64) ([]string, error) {
 // cleaned), stamped as a change so browser streams show it.
 func (s *Store) OrganiseJob(ctx context.Context, userID int64, id string, o job.Organise) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?"+forUpdate(tx), id, userID); err != nil {
 			return err
 		}
 		tags, err := o.Apply(j.Tags)

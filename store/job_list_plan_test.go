@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 )
 
 // TestListPlans checks that SQLite answers every page of the job list by
@@ -28,7 +29,7 @@ func TestListPlans(t *testing.T) {
 		for _, status := range []job.Status{"", job.StatusCompleted} {
 			for _, cursor := range []*Cursor{nil, after[sort]} {
 				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
-				where, args := listJobsWhere(q)
+				where, args := listJobsWhere(q, sqldb.SQLite)
 				plan := explain(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
 				if !strings.Contains(plan, "SEARCH jobs USING COVERING INDEX") || strings.Contains(plan, "TEMP B-TREE") {
 					t.Errorf("sort %s, status %q, cursor %v: plan\n%s", sort, status, cursor != nil, plan)

@@ -16,7 +16,7 @@ import (
 // jobColumns are a job's columns in scanJob's order; its tags come with it,
 // joined by commas (which no tag holds).
 const jobColumns = `id, user_id, filename, name,
-	(SELECT group_concat(tag, ',') FROM job_tags WHERE job_id = jobs.id), audio_path, size_bytes, duration, attempt,
+	(SELECT string_agg(tag, ',') FROM job_tags WHERE job_id = jobs.id), audio_path, size_bytes, duration, attempt,
 	upstream_id, submit_tries, next_submit_at, submitted_at, status, progress, error,
 	completed_via, upstream_done_at, finished_at, polls, seq, revision_id, created_at, updated_at`
 
@@ -81,7 +81,7 @@ func (s *Store) CreateJob(ctx context.Context, j job.Job) (job.Job, error) {
 	now := s.Now()
 	j.Status, j.CreatedAt, j.UpdatedAt, j.NextSubmitAt = job.StatusQueued, now, now, now
 	j.Name = j.Filename
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if j.Seq, err = bump(ctx, tx, "seq"); err != nil {
 			return err
@@ -138,8 +138,10 @@ func (s *Store) ClaimDueSubmissions(ctx context.Context, limit int, lease func(j
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.Now()
 		var err error
+		// On PostgreSQL a job another replica is claiming right now is
+		// skipped, not waited for.
 		jobs, err = queryJobsOn(ctx, tx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
-			ORDER BY next_submit_at LIMIT ?`, now, limit)
+			ORDER BY next_submit_at LIMIT ?`+onPostgres(tx, " FOR UPDATE SKIP LOCKED"), now, limit)
 		if err != nil {
 			return err
 		}
@@ -195,7 +197,7 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]job.Job, error) {
 // MarkSubmitted records the upstream's id for a job that has none yet.
 func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		// Only the first to learn the id records it (the submitter, or a
 		// webhook adopting the job first); a second is a no-op.
@@ -225,8 +227,8 @@ func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) 
 // for its owner, and writes the event to the owner's webhook outbox.
 func (s *Store) FailUnsubmitted(ctx context.Context, jobID, message string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
-		prev, err := jobByID(ctx, tx, "id = ?", jobID)
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
+		prev, err := jobByID(ctx, tx, "id = ?"+forUpdate(tx), jobID)
 		if err != nil {
 			return err
 		}
@@ -270,9 +272,9 @@ func changeJob(ctx context.Context, tx *sqldb.Tx, now time.Time, jobID, set, con
 // the change sequence number of its deletion.
 func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?"+forUpdate(tx), id, userID); err != nil {
 			return err
 		}
 		// The deletion is a change too: browser streams carry it with this seq.
@@ -291,9 +293,9 @@ func (s *Store) DeleteJob(ctx context.Context, userID int64, id string) (job.Job
 // RetryJob sends a failed job back to the submission queue as a new attempt.
 func (s *Store) RetryJob(ctx context.Context, userID int64, id string) (job.Job, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", id, userID); err != nil {
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?"+forUpdate(tx), id, userID); err != nil {
 			return err
 		}
 		if j.Status != job.StatusFailed {

@@ -92,7 +92,7 @@ func (s *Store) CreateHookEndpoint(ctx context.Context, e HookEndpoint) (HookEnd
 			return ErrTooManyHookEndpoints
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO hook_endpoints (id, user_id, url, secret, events, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.UserID, e.URL, e.Secret, events, e.CreatedAt)
+			VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.UserID, e.URL, e.Secret, string(events), e.CreatedAt)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrTooManyHookEndpoints) {
@@ -216,7 +216,8 @@ func (s *Store) Redeliver(ctx context.Context, userID, deliveryID int64) error {
 		var inFlight bool
 		// In flight until its lease runs out, should its replica have died.
 		err := tx.QueryRowContext(ctx, `SELECT d.in_flight = 1 AND d.next_attempt_at > ? FROM hook_deliveries d
-			JOIN hook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ? AND e.user_id = ?`, now, deliveryID, userID).Scan(&inFlight)
+			JOIN hook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ? AND e.user_id = ?`+onPostgres(tx, " FOR UPDATE OF d"),
+			now, deliveryID, userID).Scan(&inFlight)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return job.ErrNotFound
@@ -259,14 +260,14 @@ func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, nex
 	const untried = "job_id = ? AND event = 'job.progress' AND state = 'pending' AND last_attempt_at IS NULL AND in_flight = 0"
 	if event == job.EventProgress {
 		if _, err := tx.ExecContext(ctx, "UPDATE hook_deliveries SET job_json = ?, occurred_at = ? WHERE "+untried,
-			snapshot, now, next.ID); err != nil {
+			string(snapshot), now, next.ID); err != nil {
 			return err
 		}
 	} else if _, err := tx.ExecContext(ctx, "DELETE FROM hook_deliveries WHERE "+untried, next.ID); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM hook_endpoints e
-		WHERE e.user_id = ? AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ?)
+		WHERE e.user_id = ? AND EXISTS (SELECT 1 FROM `+eventsOf[tx.Dialect]+` WHERE value = ?)
 		AND NOT EXISTS (SELECT 1 FROM hook_deliveries d WHERE d.endpoint_id = e.id AND d.`+untried+`)`,
 		next.UserID, event, next.ID)
 	if err != nil {
@@ -287,7 +288,7 @@ func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, nex
 	for _, id := range endpoints {
 		_, err := tx.ExecContext(ctx, `INSERT INTO hook_deliveries (message_id, endpoint_id, event, job_id, job_json,
 			occurred_at, next_attempt_at, retry_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			random.ID("msg_"), id, event, next.ID, snapshot, now, now, now, now)
+			random.ID("msg_"), id, event, next.ID, string(snapshot), now, now, now, now)
 		if err != nil {
 			return err
 		}
@@ -295,18 +296,26 @@ func enqueueJobEvent(ctx context.Context, tx *sqldb.Tx, now time.Time, prev, nex
 	return nil
 }
 
+// eventsOf is an endpoint e's subscribed events as a table of one column,
+// value, per dialect.
+var eventsOf = map[sqldb.Dialect]string{
+	sqldb.SQLite:   "json_each(e.events)",
+	sqldb.Postgres: "jsonb_array_elements_text(e.events::jsonb) AS ev(value)",
+}
+
 // ClaimHookDeliveries marks up to limit pending deliveries that are due
 // as in flight on this replica and returns them, earliest first; accept
 // may pass over some (an endpoint with enough in flight already). Each
 // one's next attempt moves lease ahead: no other replica sends it
 // meanwhile, and should this one die mid-attempt, another sends it once
-// the lease has run out.
+// the lease has run out. On PostgreSQL, rows another replica is claiming
+// right now are skipped rather than waited for.
 func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, lease time.Duration, accept func(HookDelivery) bool) ([]HookDelivery, error) {
 	var claimed []HookDelivery
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.Now()
 		due, err := queryDeliveries(ctx, tx, `WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-			ORDER BY d.next_attempt_at LIMIT ?`, now, 4*limit)
+			ORDER BY d.next_attempt_at LIMIT ?`+onPostgres(tx, " FOR UPDATE OF d SKIP LOCKED"), now, 4*limit)
 		if err != nil {
 			return err
 		}

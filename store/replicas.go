@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,8 +73,12 @@ func (s *Store) FollowJobChanges(ctx context.Context, f ChangeFeed) error {
 		return nil
 	}
 	l := &pgxlisten.Listener{
-		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, s.url) },
-		LogError:       func(_ context.Context, err error) { f.Failed(err) },
+		Connect: func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, s.url) },
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil {
+				f.Failed(err)
+			}
+		},
 		ReconnectDelay: time.Second,
 	}
 	l.Handle(jobChangesChannel, changeHandler(f))
@@ -107,11 +110,8 @@ func (h changeHandler) HandleNotification(_ context.Context, n *pgconn.Notificat
 // they all end with it, and with the replica.
 type followLocks struct {
 	mu   sync.Mutex
-	conn *sql.Conn // nil until the first lock, or after it failed
+	conn *pgx.Conn // nil until the first lock, or after it failed
 }
-
-// lockKey is the advisory lock key of name.
-const lockKey = "hashtextextended(?, 0)"
 
 // TryFollow takes the lock on following upstream job id, unless another
 // replica holds it; always true on SQLite. Release it with StopFollowing.
@@ -120,8 +120,8 @@ func (s *Store) TryFollow(ctx context.Context, id string) (bool, error) {
 		return true, nil
 	}
 	var ok bool
-	err := s.onLockConn(ctx, func(c *sql.Conn) error {
-		return c.QueryRowContext(ctx, sqldb.Postgres.Rebind("SELECT pg_try_advisory_lock("+lockKey+")"), "follow:"+id).Scan(&ok)
+	err := s.onLockConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", "follow:"+id).Scan(&ok)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: unable to lock following %s: %w", id, err)
@@ -134,8 +134,8 @@ func (s *Store) StopFollowing(ctx context.Context, id string) error {
 	if !s.Notifies() {
 		return nil
 	}
-	err := s.onLockConn(ctx, func(c *sql.Conn) error {
-		_, err := c.ExecContext(ctx, sqldb.Postgres.Rebind("SELECT pg_advisory_unlock("+lockKey+")"), "follow:"+id)
+	err := s.onLockConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "follow:"+id)
 		return err
 	})
 	if err != nil {
@@ -144,21 +144,25 @@ func (s *Store) StopFollowing(ctx context.Context, id string) error {
 	return nil
 }
 
-// onLockConn runs fn on the locks' connection, opening it first if need
-// be. A connection that fails is dropped, and its locks with it.
-func (s *Store) onLockConn(ctx context.Context, fn func(*sql.Conn) error) error {
+// onLockConn runs fn on the locks' connection, connecting first if need
+// be. A connection that fails is closed, and its locks end with it; so fn
+// gets a context of its own, which the caller's end does not cut (pgx
+// closes a connection whose query is cancelled).
+func (s *Store) onLockConn(ctx context.Context, fn func(context.Context, *pgx.Conn) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	s.locks.mu.Lock()
 	defer s.locks.mu.Unlock()
 	if s.locks.conn == nil {
-		c, err := s.writer.Conn(ctx)
+		c, err := pgx.Connect(ctx, s.url)
 		if err != nil {
 			return err
 		}
 		s.locks.conn = c
 	}
-	err := fn(s.locks.conn)
-	if err != nil && ctx.Err() == nil {
-		s.locks.conn.Close()
+	err := fn(ctx, s.locks.conn)
+	if err != nil {
+		s.locks.conn.Close(context.Background())
 		s.locks.conn = nil
 	}
 	return err
@@ -169,7 +173,7 @@ func (s *Store) closeLocks() {
 	s.locks.mu.Lock()
 	defer s.locks.mu.Unlock()
 	if s.locks.conn != nil {
-		s.locks.conn.Close()
+		s.locks.conn.Close(context.Background())
 		s.locks.conn = nil
 	}
 }
@@ -181,14 +185,13 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) err
 	if !s.Notifies() {
 		return fn()
 	}
-	c, err := s.writer.Conn(ctx)
+	c, err := pgx.Connect(ctx, s.url)
 	if err != nil {
 		return fmt.Errorf("store: unable to lock %s: %w", name, err)
 	}
-	defer c.Close()
-	if _, err := c.ExecContext(ctx, sqldb.Postgres.Rebind("SELECT pg_advisory_lock("+lockKey+")"), "exclusive:"+name); err != nil {
+	defer c.Close(context.Background()) // and the lock with it
+	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "exclusive:"+name); err != nil {
 		return fmt.Errorf("store: unable to lock %s: %w", name, err)
 	}
-	defer c.ExecContext(context.WithoutCancel(ctx), sqldb.Postgres.Rebind("SELECT pg_advisory_unlock("+lockKey+")"), "exclusive:"+name) //nolint:errcheck // closing the connection frees it too
 	return fn()
 }

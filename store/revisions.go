@@ -113,9 +113,9 @@ func (s *Store) RestoreRevision(ctx context.Context, userID int64, jobID string,
 // it copies.
 func (s *Store) addRevision(ctx context.Context, userID int64, rev job.Revision, check func(job.Job) error, raw []byte) (job.Job, job.Revision, error) {
 	var j job.Job
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?", rev.JobID, userID); err != nil {
+		if j, err = jobByID(ctx, tx, "id = ? AND user_id = ?"+forUpdate(tx), rev.JobID, userID); err != nil {
 			return err
 		}
 		if j.RevisionID == 0 {

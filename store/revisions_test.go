@@ -48,94 +48,95 @@ func sources(t *testing.T, s *store.Store, jobID string) []job.Source {
 
 func TestRevisions(t *testing.T) {
 	ctx := context.Background()
-	s := storetest.Open(t)
-	j := completedJob(t, s, "a@example.com", "tr_1")
-	first, err := s.CurrentRevision(ctx, j.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.ID != j.RevisionID || first.Source != job.SourceUpstream || first.AuthorID != 0 || !reflect.DeepEqual(first.Result, upstreamResult) {
-		t.Fatalf("first revision %+v of job at revision %d", first, j.RevisionID)
-	}
-	edited := &job.Result{Text: "hello there", Duration: 2, Segments: []job.Segment{{Start: 0, End: 2, Text: "hello there"}}}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		j := completedJob(t, s, "a@example.com", "tr_1")
+		first, err := s.CurrentRevision(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.ID != j.RevisionID || first.Source != job.SourceUpstream || first.AuthorID != 0 || !reflect.DeepEqual(first.Result, upstreamResult) {
+			t.Fatalf("first revision %+v of job at revision %d", first, j.RevisionID)
+		}
+		edited := &job.Result{Text: "hello there", Duration: 2, Segments: []job.Segment{{Start: 0, End: 2, Text: "hello there"}}}
 
-	t.Run("Save", func(t *testing.T) {
-		saved, rev, err := s.SaveRevision(ctx, j.UserID, j.ID, first.ID, edited)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rev.Source != job.SourceEdit || rev.AuthorID != j.UserID || saved.RevisionID != rev.ID || saved.Seq <= j.Seq {
-			t.Fatalf("saved revision %+v, job at revision %d seq %d (was %d)", rev, saved.RevisionID, saved.Seq, j.Seq)
-		}
-		if !saved.UpdatedAt.Equal(j.UpdatedAt) {
-			t.Fatalf("an edit moved updated_at from %v to %v", j.UpdatedAt, saved.UpdatedAt)
-		}
-		got, err := s.Result(ctx, j.ID)
-		if err != nil || got.Text != "hello there" {
-			t.Fatalf("current result %+v, %v", got, err)
-		}
-	})
-	t.Run("Stale", func(t *testing.T) {
-		before, _ := s.CurrentRevision(ctx, j.ID)
-		_, _, err := s.SaveRevision(ctx, j.UserID, j.ID, first.ID, &job.Result{Segments: []job.Segment{}})
-		if !errors.Is(err, job.ErrStale) {
-			t.Fatalf("save on a stale revision: %v, want ErrStale", err)
-		}
-		after, _ := s.CurrentRevision(ctx, j.ID)
-		if after.ID != before.ID || len(sources(t, s, j.ID)) != 2 {
-			t.Fatalf("a stale save changed something: current %d→%d, %d revisions", before.ID, after.ID, len(sources(t, s, j.ID)))
-		}
-	})
-	t.Run("Restore", func(t *testing.T) {
-		_, rev, err := s.RestoreRevision(ctx, j.UserID, j.ID, first.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cur, err := s.CurrentRevision(ctx, j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.ID != rev.ID || cur.Source != job.SourceRestore || cur.RestoredFrom != first.ID || !reflect.DeepEqual(cur.Result, upstreamResult) {
-			t.Fatalf("current after restore: %+v", cur)
-		}
-		if got, want := sources(t, s, j.ID), []job.Source{job.SourceRestore, job.SourceEdit, job.SourceUpstream}; !reflect.DeepEqual(got, want) {
-			t.Fatalf("revisions newest first: %v, want %v", got, want)
-		}
-	})
-	t.Run("OtherUser", func(t *testing.T) {
-		other, err := s.CreateUser(ctx, "b@example.com", []byte("h"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.SaveRevision(ctx, other.ID, j.ID, j.RevisionID, edited); !errors.Is(err, job.ErrNotFound) {
-			t.Errorf("other user's save: %v", err)
-		}
-		if _, _, err := s.RestoreRevision(ctx, other.ID, j.ID, first.ID); !errors.Is(err, job.ErrNotFound) {
-			t.Errorf("other user's restore: %v", err)
-		}
-	})
-	t.Run("OtherJobsRevision", func(t *testing.T) {
-		k := completedJob(t, s, "c@example.com", "tr_2")
-		if _, _, err := s.RestoreRevision(ctx, j.UserID, j.ID, k.RevisionID); !errors.Is(err, job.ErrNotFound) {
-			t.Fatalf("restoring another job's revision: %v", err)
-		}
-	})
-	t.Run("NotCompleted", func(t *testing.T) {
-		q := storetest.SubmittedJob(t, s, storetest.User(t, s, "d@example.com"), "job-tr_3", "tr_3")
-		if _, _, err := s.SaveRevision(ctx, q.UserID, q.ID, 0, edited); job.ErrorCode(err) != job.CodeConflict || errors.Is(err, job.ErrStale) {
-			t.Fatalf("saving a running job's transcript: %v", err)
-		}
-		if _, err := s.CurrentRevision(ctx, q.ID); !errors.Is(err, job.ErrNotFound) {
-			t.Fatalf("running job's current revision: %v", err)
-		}
-	})
-	t.Run("DeletedWithJob", func(t *testing.T) {
-		if _, err := s.DeleteJob(ctx, j.UserID, j.ID); err != nil {
-			t.Fatal(err)
-		}
-		if got := sources(t, s, j.ID); len(got) != 0 {
-			t.Fatalf("revisions left after deleting the job: %v", got)
-		}
+		t.Run("Save", func(t *testing.T) {
+			saved, rev, err := s.SaveRevision(ctx, j.UserID, j.ID, first.ID, edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rev.Source != job.SourceEdit || rev.AuthorID != j.UserID || saved.RevisionID != rev.ID || saved.Seq <= j.Seq {
+				t.Fatalf("saved revision %+v, job at revision %d seq %d (was %d)", rev, saved.RevisionID, saved.Seq, j.Seq)
+			}
+			if !saved.UpdatedAt.Equal(j.UpdatedAt) {
+				t.Fatalf("an edit moved updated_at from %v to %v", j.UpdatedAt, saved.UpdatedAt)
+			}
+			got, err := s.Result(ctx, j.ID)
+			if err != nil || got.Text != "hello there" {
+				t.Fatalf("current result %+v, %v", got, err)
+			}
+		})
+		t.Run("Stale", func(t *testing.T) {
+			before, _ := s.CurrentRevision(ctx, j.ID)
+			_, _, err := s.SaveRevision(ctx, j.UserID, j.ID, first.ID, &job.Result{Segments: []job.Segment{}})
+			if !errors.Is(err, job.ErrStale) {
+				t.Fatalf("save on a stale revision: %v, want ErrStale", err)
+			}
+			after, _ := s.CurrentRevision(ctx, j.ID)
+			if after.ID != before.ID || len(sources(t, s, j.ID)) != 2 {
+				t.Fatalf("a stale save changed something: current %d→%d, %d revisions", before.ID, after.ID, len(sources(t, s, j.ID)))
+			}
+		})
+		t.Run("Restore", func(t *testing.T) {
+			_, rev, err := s.RestoreRevision(ctx, j.UserID, j.ID, first.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := s.CurrentRevision(ctx, j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur.ID != rev.ID || cur.Source != job.SourceRestore || cur.RestoredFrom != first.ID || !reflect.DeepEqual(cur.Result, upstreamResult) {
+				t.Fatalf("current after restore: %+v", cur)
+			}
+			if got, want := sources(t, s, j.ID), []job.Source{job.SourceRestore, job.SourceEdit, job.SourceUpstream}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("revisions newest first: %v, want %v", got, want)
+			}
+		})
+		t.Run("OtherUser", func(t *testing.T) {
+			other, err := s.CreateUser(ctx, "b@example.com", []byte("h"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.SaveRevision(ctx, other.ID, j.ID, j.RevisionID, edited); !errors.Is(err, job.ErrNotFound) {
+				t.Errorf("other user's save: %v", err)
+			}
+			if _, _, err := s.RestoreRevision(ctx, other.ID, j.ID, first.ID); !errors.Is(err, job.ErrNotFound) {
+				t.Errorf("other user's restore: %v", err)
+			}
+		})
+		t.Run("OtherJobsRevision", func(t *testing.T) {
+			k := completedJob(t, s, "c@example.com", "tr_2")
+			if _, _, err := s.RestoreRevision(ctx, j.UserID, j.ID, k.RevisionID); !errors.Is(err, job.ErrNotFound) {
+				t.Fatalf("restoring another job's revision: %v", err)
+			}
+		})
+		t.Run("NotCompleted", func(t *testing.T) {
+			q := storetest.SubmittedJob(t, s, storetest.User(t, s, "d@example.com"), "job-tr_3", "tr_3")
+			if _, _, err := s.SaveRevision(ctx, q.UserID, q.ID, 0, edited); job.ErrorCode(err) != job.CodeConflict || errors.Is(err, job.ErrStale) {
+				t.Fatalf("saving a running job's transcript: %v", err)
+			}
+			if _, err := s.CurrentRevision(ctx, q.ID); !errors.Is(err, job.ErrNotFound) {
+				t.Fatalf("running job's current revision: %v", err)
+			}
+		})
+		t.Run("DeletedWithJob", func(t *testing.T) {
+			if _, err := s.DeleteJob(ctx, j.UserID, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := sources(t, s, j.ID); len(got) != 0 {
+				t.Fatalf("revisions left after deleting the job: %v", got)
+			}
+		})
 	})
 }
 
@@ -144,35 +145,36 @@ func TestRevisions(t *testing.T) {
 // a revision they may restore.
 func TestLateUpstreamResult(t *testing.T) {
 	ctx := context.Background()
-	s := storetest.Open(t)
-	j := completedJob(t, s, "a@example.com", "tr_1")
-	late := func(r *job.Result) {
-		t.Helper()
-		before, err := s.Job(ctx, j.UserID, j.ID)
-		if err != nil {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		j := completedJob(t, s, "a@example.com", "tr_1")
+		late := func(r *job.Result) {
+			t.Helper()
+			before, err := s.Job(ctx, j.UserID, j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusCompleted, Result: r, Via: job.ViaPoll})
+			if err != nil || changed || got.Seq != before.Seq || got.RevisionID != before.RevisionID {
+				t.Fatalf("late result: changed=%v seq %d→%d revision %d→%d, %v", changed, before.Seq, got.Seq, before.RevisionID, got.RevisionID, err)
+			}
+		}
+		late(upstreamResult)
+		if got := sources(t, s, j.ID); len(got) != 1 {
+			t.Fatalf("the same result again added a revision: %v", got)
+		}
+		if _, _, err := s.SaveRevision(ctx, j.UserID, j.ID, j.RevisionID, &job.Result{Text: "mine", Segments: []job.Segment{{End: 1, Text: "mine"}}}); err != nil {
 			t.Fatal(err)
 		}
-		got, changed, err := s.ApplyUpdate(ctx, job.Update{UpstreamID: "tr_1", Status: job.StatusCompleted, Result: r, Via: job.ViaPoll})
-		if err != nil || changed || got.Seq != before.Seq || got.RevisionID != before.RevisionID {
-			t.Fatalf("late result: changed=%v seq %d→%d revision %d→%d, %v", changed, before.Seq, got.Seq, before.RevisionID, got.RevisionID, err)
+		other := &job.Result{Text: "hullo world", Duration: 2, Segments: []job.Segment{{Start: 0, End: 2, Text: "hullo world"}}}
+		late(other)
+		late(other)
+		if got, want := sources(t, s, j.ID), []job.Source{job.SourceUpstream, job.SourceEdit, job.SourceUpstream}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("revisions %v, want %v", got, want)
 		}
-	}
-	late(upstreamResult)
-	if got := sources(t, s, j.ID); len(got) != 1 {
-		t.Fatalf("the same result again added a revision: %v", got)
-	}
-	if _, _, err := s.SaveRevision(ctx, j.UserID, j.ID, j.RevisionID, &job.Result{Text: "mine", Segments: []job.Segment{{End: 1, Text: "mine"}}}); err != nil {
-		t.Fatal(err)
-	}
-	other := &job.Result{Text: "hullo world", Duration: 2, Segments: []job.Segment{{Start: 0, End: 2, Text: "hullo world"}}}
-	late(other)
-	late(other)
-	if got, want := sources(t, s, j.ID), []job.Source{job.SourceUpstream, job.SourceEdit, job.SourceUpstream}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("revisions %v, want %v", got, want)
-	}
-	if cur, err := s.Result(ctx, j.ID); err != nil || cur.Text != "mine" {
-		t.Fatalf("current transcript %+v, %v; want the edit", cur, err)
-	}
+		if cur, err := s.Result(ctx, j.ID); err != nil || cur.Text != "mine" {
+			t.Fatalf("current transcript %+v, %v; want the edit", cur, err)
+		}
+	})
 }
 
 // TestMigrateRevisions builds a database at the schema before revisions,

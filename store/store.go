@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"scribe/job"
 	"scribe/migrations"
@@ -56,7 +57,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	// Microseconds: what PostgreSQL keeps of a time, so a time read back
+	// equals the one written on either database.
+	s := &Store{Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	if d == sqldb.Postgres {
 		err = s.openPostgres(ctx, o.URL)
 	} else {
@@ -130,7 +133,17 @@ func (s *Store) prepare(ctx context.Context) error {
 func (s *Store) Dialect() sqldb.Dialect { return s.writer.Dialect }
 
 func (s *Store) migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(s.writer.Dialect.Goose(), s.writer.DB, migrations.For(s.writer.Dialect))
+	var opts []goose.ProviderOption
+	if s.writer.Dialect == sqldb.Postgres {
+		// Replicas starting together take turns: one migrates, the
+		// others then find nothing to do.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("store: unable to make the migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.writer.Dialect.Goose(), s.writer.DB, migrations.For(s.writer.Dialect), opts...)
 	if err != nil {
 		return fmt.Errorf("store: unable to load migrations: %w", err)
 	}
@@ -170,6 +183,40 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
 		return diskFull(err)
 	}
 	return diskFull(tx.Commit())
+}
+
+// inChangeTx is inTx for a transaction that may stamp jobs with the
+// change sequence (bump "seq"). On PostgreSQL it first locks the counter's
+// row, which it would take at its first bump anyway: every such
+// transaction then takes its locks in one order, counter before jobs, so
+// two can never deadlock, and seq order is commit order. SQLite's one
+// writer gives both already.
+func (s *Store) inChangeTx(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if tx.Dialect == sqldb.Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT value FROM counters WHERE name = 'seq' FOR UPDATE"); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// forUpdate ends a SELECT whose rows the transaction goes on to change:
+// on PostgreSQL it locks them, so that at READ COMMITTED a second
+// transaction waits and then reads what the first wrote. SQLite's one
+// writer needs nothing.
+func forUpdate(tx *sqldb.Tx) string {
+	return onPostgres(tx, " FOR UPDATE")
+}
+
+// onPostgres is clause on PostgreSQL and nothing on SQLite: for row locks
+// (FOR UPDATE, SKIP LOCKED), which SQLite has no use for.
+func onPostgres(tx *sqldb.Tx, clause string) string {
+	if tx.Dialect == sqldb.Postgres {
+		return clause
+	}
+	return ""
 }
 
 // diskFull marks SQLite's "database or disk is full" and PostgreSQL's

@@ -46,7 +46,7 @@ type Applied struct {
 // commit itself fails, every update reports that error.
 func (s *Store) ApplyUpdates(ctx context.Context, updates []job.Update) []Applied {
 	out := make([]Applied, len(updates))
-	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.inChangeTx(ctx, func(tx *sqldb.Tx) error {
 		for k, u := range updates {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT apply_update"); err != nil {
 				return err
@@ -96,7 +96,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx *sqldb.Tx, u job.Update) (jo
 			return job.Job{}, false, err
 		}
 	}
-	j, err := jobByID(ctx, tx, "upstream_id = ?", u.UpstreamID)
+	j, err := jobByID(ctx, tx, "upstream_id = ?"+forUpdate(tx), u.UpstreamID)
 	if err != nil {
 		return job.Job{}, false, err
 	}
@@ -134,7 +134,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx *sqldb.Tx, u job.Update) (jo
 }
 
 func recordReceipt(ctx context.Context, tx *sqldb.Tx, webhookID, event string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO webhook_receipts (webhook_id, event, received_at) VALUES (?, ?, ?)",
+	res, err := tx.ExecContext(ctx, "INSERT INTO webhook_receipts (webhook_id, event, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 		webhookID, event, now)
 	if err != nil {
 		return err

@@ -64,6 +64,9 @@ func (s *Store) CreateUser(ctx context.Context, email string, passwordHash []byt
 func (s *Store) CreateFirstUser(ctx context.Context, email string, passwordHash []byte) (User, error) {
 	var u User
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if err := lockUsers(ctx, tx); err != nil {
+			return fmt.Errorf("store: unable to count users: %w", err)
+		}
 		var exists bool
 		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists); err != nil {
 			return fmt.Errorf("store: unable to count users: %w", err)
@@ -79,8 +82,11 @@ func (s *Store) CreateFirstUser(ctx context.Context, email string, passwordHash 
 }
 
 func (s *Store) insertUser(ctx context.Context, tx *sqldb.Tx, email string, passwordHash []byte) (User, error) {
+	if err := lockUsers(ctx, tx); err != nil {
+		return User{}, fmt.Errorf("store: unable to create user: %w", err)
+	}
 	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_key, password_hash, created_at, is_admin)
-		VALUES (?, ?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING `+userColumns,
+		VALUES (?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END) RETURNING `+userColumns,
 		email, FoldEmail(email), passwordHash, s.Now().UTC())
 	u, err := scanUser(row)
 	if sqldb.IsUniqueViolation(err) {
@@ -90,6 +96,18 @@ func (s *Store) insertUser(ctx context.Context, tx *sqldb.Tx, email string, pass
 		return User{}, fmt.Errorf("store: unable to create user: %w", err)
 	}
 	return u, nil
+}
+
+// lockUsers makes the transaction the only one adding accounts until it
+// ends, so "is this the first account?" and "is this key free?" stay true
+// until it inserts. PostgreSQL needs it at READ COMMITTED; sign-ups are
+// rare, and reads go on. SQLite's one writer serialises them already.
+func lockUsers(ctx context.Context, tx *sqldb.Tx) error {
+	if tx.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+	return err
 }
 
 // UserByEmail finds an account by its folded email (see FoldEmail).
@@ -198,6 +216,9 @@ func setPassword(ctx context.Context, tx *sqldb.Tx, userID int64, passwordHash [
 // is found by its email as before (ignoring ASCII case only).
 func (s *Store) foldEmails(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if err := lockUsers(ctx, tx); err != nil {
+			return fmt.Errorf("store: unable to fold emails: %w", err)
+		}
 		rows, err := tx.QueryContext(ctx, "SELECT id, email FROM users WHERE email_key IS NULL ORDER BY id")
 		if err != nil {
 			return fmt.Errorf("store: unable to fold emails: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"scribe/sqldb"
 	"time"
 )
 
@@ -25,6 +26,25 @@ type DeliveryStats struct {
 	FinishedSinceLastWebhook               int
 }
 
+// spans are DeliveryStats' time arithmetic per dialect: took, the seconds
+// from submission to finish; periods, the whole 3-second periods in took;
+// late, the milliseconds from the upstream's finish to ours, rounded.
+// SQLite's are julianday differences (days, as a double: about 10 µs of
+// precision here), the cheapest of its date parsers; PostgreSQL subtracts
+// its timestamps exactly.
+var spans = map[sqldb.Dialect]struct{ took, periods, late string }{
+	sqldb.SQLite: {
+		took:    "86400 * (julianday(finished_at) - julianday(submitted_at))",
+		periods: "CAST(took / 3 AS INTEGER)",
+		late:    "CAST(round(86400000 * (julianday(finished_at) - julianday(upstream_done_at))) AS INTEGER)",
+	},
+	sqldb.Postgres: {
+		took:    "extract(epoch FROM finished_at - submitted_at)",
+		periods: "CAST(trunc(took / 3) AS integer)",
+		late:    "CAST(round(1000 * extract(epoch FROM finished_at - upstream_done_at)) AS bigint)",
+	},
+}
+
 // DeliveryStats computes the delivery-health figures for a user's latest
 // DeliveryWindow finished jobs, in SQL.
 func (s *Store) DeliveryStats(ctx context.Context, userID int64) (DeliveryStats, error) {
@@ -37,28 +57,28 @@ func (s *Store) DeliveryStats(ctx context.Context, userID int64) (DeliveryStats,
 		return st, fmt.Errorf("store: unable to read the last webhook time: %w", err)
 	}
 	st.LastWebhookAt = last.Time
-	// Spans are julianday differences (days, as a double: about 10 µs of
-	// precision here), the cheapest of SQLite's date parsers; lateness is
-	// rounded to whole milliseconds.
+	// Jobs finished since the last webhook: with none, the zero time,
+	// before every job.
+	sp := spans[s.reader.Dialect]
 	var medianMillis sql.NullInt64
 	err = s.reader.QueryRowContext(ctx, `WITH recent AS (
 			SELECT completed_via, polls, finished_at,
-				86400 * (julianday(finished_at) - julianday(submitted_at)) AS took,
-				CAST(round(86400000 * (julianday(finished_at) - julianday(upstream_done_at))) AS INTEGER) AS late
+				`+sp.took+` AS took,
+				`+sp.late+` AS late
 			FROM jobs WHERE user_id = ?1 AND finished_at IS NOT NULL AND upstream_id IS NOT NULL
 			ORDER BY finished_at DESC LIMIT ?2
 		), latencies AS (
-			SELECT max(late, 0) AS late FROM recent WHERE late IS NOT NULL
+			SELECT CASE WHEN late < 0 THEN 0 ELSE late END AS late FROM recent WHERE late IS NOT NULL
 		) SELECT count(*),
 			count(*) FILTER (WHERE completed_via = 'webhook'),
 			count(*) FILTER (WHERE completed_via = 'sse'),
 			count(*) FILTER (WHERE completed_via = 'poll'),
 			count(*) FILTER (WHERE completed_via = 'submit'),
 			coalesce(sum(polls), 0),
-			coalesce(sum(CAST(took / 3 AS INTEGER) + 1), 0),
-			count(*) FILTER (WHERE completed_via != 'webhook' AND (?3 IS NULL OR finished_at > ?3)),
+			coalesce(sum(`+sp.periods+` + 1), 0),
+			count(*) FILTER (WHERE completed_via != 'webhook' AND finished_at > ?3),
 			(SELECT late FROM latencies ORDER BY late LIMIT 1 OFFSET (SELECT count(*) / 2 FROM latencies))
-		FROM recent`, userID, DeliveryWindow, last).Scan(&st.Jobs, &st.ViaWebhook, &st.ViaSSE, &st.ViaPoll, &st.ViaSubmit,
+		FROM recent`, userID, DeliveryWindow, last.Time.UTC()).Scan(&st.Jobs, &st.ViaWebhook, &st.ViaSSE, &st.ViaPoll, &st.ViaSubmit,
 		&st.PollsMade, &st.PollsAt3s, &st.FinishedSinceLastWebhook, &medianMillis)
 	if err != nil {
 		return st, fmt.Errorf("store: unable to compute delivery stats of user %d: %w", userID, err)

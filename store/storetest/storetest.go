@@ -11,22 +11,56 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"scribe/job"
+	"scribe/pgtest"
+	"scribe/sqldb"
 	"scribe/store"
 )
 
 // Password is the password of every user made by User.
 const Password = "correct horse battery"
 
-// Open opens a fresh store in a temporary directory; it is closed when the
-// test ends.
+// Open opens a fresh SQLite store in a temporary directory; it is closed
+// when the test ends.
 func Open(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "scribe.db")})
+	return OpenOn(t, sqldb.SQLite)
+}
+
+// OpenOn opens a fresh store on database d: SQLite in a temporary
+// directory, or a new database on the test binary's PostgreSQL (pgtest,
+// whose TestMain the calling package needs). It is closed when the test
+// ends.
+func OpenOn(t testing.TB, d sqldb.Dialect) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), OptionsOn(t, d))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// OptionsOn names a fresh, empty database on d for store.Open, as OpenOn
+// does, for a test that opens it more than once.
+func OptionsOn(t testing.TB, d sqldb.Dialect) store.Options {
+	t.Helper()
+	o := store.Options{Path: filepath.Join(t.TempDir(), "scribe.db")}
+	if d == sqldb.Postgres {
+		o.URL = pgtest.URL(t)
+	}
+	return o
+}
+
+// Dialects are the databases the store runs on, in the order Each tries them.
+var Dialects = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres}
+
+// Each runs test once per database, as subtests named after it, each with
+// a fresh store.
+func Each(t *testing.T, test func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(string(d), func(t *testing.T) { test(t, OpenOn(t, d)) })
+	}
 }
 
 // User creates an account for email with Password. Its hash has bcrypt's

@@ -12,12 +12,14 @@ import (
 	"scribe/handlers"
 	"scribe/relay"
 	"scribe/settings"
+	"scribe/sqldb"
 )
 
 // Config is the web app's configuration: environment variables, then flags.
 type Config struct {
-	Addr    string
-	DataDir string
+	Addr        string
+	DataDir     string
+	DatabaseURL string // postgres://…; empty means SQLite in DataDir
 	// UploadsURL is where uploaded audio lives, file:///dir; empty means
 	// DataDir/uploads. Replicas share one.
 	UploadsURL       string
@@ -61,6 +63,7 @@ func (c *Config) table() *settings.Table {
 		settings.Setting{Env: "SCRIBE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8080"),
 			Help: "listen address"},
 		dataDirSetting(&c.DataDir),
+		databaseURLSetting(&c.DatabaseURL),
 		settings.Setting{Env: "SCRIBE_UPLOADS_URL", Flag: "uploads-url", Value: settings.String(&c.UploadsURL, ""),
 			Help: "where uploaded audio is kept, file:///path/to/dir (shared by replicas); empty means the data dir's uploads"},
 		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
@@ -112,6 +115,23 @@ func dataDirSetting(p *string) settings.Setting {
 		Help: "directory for the database and uploads"}
 }
 
+// databaseURLSetting is the database's setting, which scribe backup
+// shares.
+func databaseURLSetting(p *string) settings.Setting {
+	return settings.Setting{Env: "SCRIBE_DATABASE_URL", Flag: "database-url", Value: settings.String(p, ""),
+		Help: "PostgreSQL database, postgres://user:password@host/db; empty keeps SQLite in the data directory, " +
+			"which then holds only uploads and scratch files"}
+}
+
+// checkDatabaseURL says what is wrong with a SCRIBE_DATABASE_URL, without
+// repeating it: it may hold a password.
+func checkDatabaseURL(u string) error {
+	if _, err := sqldb.DialectOf(u); err != nil {
+		return errors.New("SCRIBE_DATABASE_URL must be a postgres:// URL, or empty for SQLite in the data directory")
+	}
+	return nil
+}
+
 // loadConfig reads the environment, then flags from args, which override
 // it. -h writes the usage to stdout and returns flag.ErrHelp.
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
@@ -130,6 +150,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("SCRIBE_DATA_DIR is empty"))
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.uploadDir(); err != nil {
 		errs = append(errs, err)

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer lock.Release()
-	db, err := store.Open(ctx, store.Options{Path: filepath.Join(cfg.DataDir, "scribe.db")})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Path: filepath.Join(cfg.DataDir, "scribe.db")})
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		engineName += " at " + u.Host // the host only: a URL may carry credentials
 	}
 	if upstreamURL == "" {
+		if err := soleEmbeddedEngine(ctx, db); err != nil {
+			return err
+		}
 		engineName = "scribe embedded engine (pocketsphinx, English)"
 		eng, key, err := startEmbeddedEngine(ctx, cfg, getenv, log)
 		if err != nil {
@@ -220,6 +223,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	h.Wait() // event streams that left their handlers end on draining too
 	return failed
+}
+
+// soleEmbeddedEngine makes sure this is the only replica of the database
+// running an embedded engine: each engine holds its own jobs, which the
+// others' pollers would not find. Replicas share a DeepScript-compatible
+// upstream instead (scribe engine nodes, say). The lock lasts as long as
+// this replica's connection to the database.
+func soleEmbeddedEngine(ctx context.Context, db *store.Store) error {
+	ok, err := db.TryLock(ctx, "embedded-engine")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("another replica on this SCRIBE_DATABASE_URL runs the embedded engine, whose jobs no other replica can see: " +
+			"set DEEPSCRIPT_URL and DEEPSCRIPT_API_KEY on every replica to one shared upstream (scribe engine nodes, for instance)")
+	}
+	return nil
 }
 
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback

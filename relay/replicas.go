@@ -80,7 +80,7 @@ func (r *Relay) watchActive(ctx context.Context) {
 // when another replica follows it, or the lock cannot be had (webhooks
 // and the backstop still end the job).
 func (r *Relay) lockFollow(ctx context.Context, upstreamID string) bool {
-	ok, err := r.store.TryFollow(ctx, upstreamID)
+	ok, err := r.store.TryLock(ctx, "follow:"+upstreamID)
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("relay: unable to lock an upstream stream", "upstream_id", upstreamID, "error", err)
 	}
@@ -91,7 +91,7 @@ func (r *Relay) lockFollow(ctx context.Context, upstreamID string) bool {
 func (r *Relay) unlockFollow(upstreamID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.store.StopFollowing(ctx, upstreamID); err != nil {
+	if err := r.store.Unlock(ctx, "follow:"+upstreamID); err != nil {
 		r.log.Warn("relay: unable to unlock an upstream stream", "upstream_id", upstreamID, "error", err)
 	}
 }

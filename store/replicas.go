@@ -105,41 +105,42 @@ func (h changeHandler) HandleNotification(_ context.Context, n *pgconn.Notificat
 	return nil
 }
 
-// followLocks holds this replica's locks on the upstream streams it
-// follows: PostgreSQL session locks on one connection of their own, so
-// they all end with it, and with the replica.
-type followLocks struct {
+// sessionLocks holds this replica's named locks (the upstream streams it
+// follows, say): PostgreSQL session locks on one connection of their own,
+// so they all end with it, and with the replica.
+type sessionLocks struct {
 	mu   sync.Mutex
 	conn *pgx.Conn // nil until the first lock, or after it failed
 }
 
-// TryFollow takes the lock on following upstream job id, unless another
-// replica holds it; always true on SQLite. Release it with StopFollowing.
-func (s *Store) TryFollow(ctx context.Context, id string) (bool, error) {
+// TryLock takes the lock called name for this replica, unless another
+// replica holds it; always true on SQLite. It is held until Unlock, or
+// until this replica's connection to the database ends (it dies, say).
+func (s *Store) TryLock(ctx context.Context, name string) (bool, error) {
 	if !s.Notifies() {
 		return true, nil
 	}
 	var ok bool
 	err := s.onLockConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		return c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", "follow:"+id).Scan(&ok)
+		return c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name).Scan(&ok)
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: unable to lock following %s: %w", id, err)
+		return false, fmt.Errorf("store: unable to lock %s: %w", name, err)
 	}
 	return ok, nil
 }
 
-// StopFollowing releases the lock TryFollow took.
-func (s *Store) StopFollowing(ctx context.Context, id string) error {
+// Unlock releases the lock TryLock took.
+func (s *Store) Unlock(ctx context.Context, name string) error {
 	if !s.Notifies() {
 		return nil
 	}
 	err := s.onLockConn(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "follow:"+id)
+		_, err := c.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: unable to unlock following %s: %w", id, err)
+		return fmt.Errorf("store: unable to unlock %s: %w", name, err)
 	}
 	return nil
 }

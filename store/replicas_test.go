@@ -234,19 +234,19 @@ func TestJobChangesNotified(t *testing.T) {
 func TestFollowLockAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	a, b := twoReplicas(t, sqldb.Postgres)
-	if ok, err := a.TryFollow(ctx, "tr_1"); err != nil || !ok {
+	if ok, err := a.TryLock(ctx, "follow:tr_1"); err != nil || !ok {
 		t.Fatalf("a: %v, %v; want the lock", ok, err)
 	}
-	if ok, err := b.TryFollow(ctx, "tr_1"); err != nil || ok {
+	if ok, err := b.TryLock(ctx, "follow:tr_1"); err != nil || ok {
 		t.Fatalf("b while a holds it: %v, %v; want no lock", ok, err)
 	}
-	if ok, err := b.TryFollow(ctx, "tr_2"); err != nil || !ok {
+	if ok, err := b.TryLock(ctx, "follow:tr_2"); err != nil || !ok {
 		t.Fatalf("b on another job: %v, %v; want the lock", ok, err)
 	}
 	a.Close() // a replica that dies takes its locks with it
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ok, err := b.TryFollow(ctx, "tr_1")
+		ok, err := b.TryLock(ctx, "follow:tr_1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ type Store struct {
 	// url is the PostgreSQL database's, for connections of their own
 	// (replicas.go); empty on SQLite.
 	url   string
-	locks followLocks
+	locks sessionLocks
 	// Replica names this process in the work it claims (host and data
 	// dir), so that after a restart it releases what it held at once.
 	Replica string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -350,4 +352,19 @@ func TestReplicasConvergeThroughSIGKILL(t *testing.T) {
 		seed, jobs, uploaded.Round(time.Millisecond), converged.Round(time.Millisecond),
 		via["webhook"], via["sse"], via["poll"], via["submit"],
 		streams[0].connections()-1, streams[1].connections()-1, time.Since(began).Round(time.Millisecond))
+}
+
+// TestSecondEmbeddedEngineRefused: the embedded engine's jobs live in its
+// replica alone, so a second replica of the database that would run one
+// refuses to start, and says what to set instead.
+func TestSecondEmbeddedEngineRefused(t *testing.T) {
+	db := pgtest.URL(t)
+	startApp(t, map[string]string{"SCRIBE_DATABASE_URL": db})
+	vars := map[string]string{"SCRIBE_ADDR": "127.0.0.1:0", "SCRIBE_DATA_DIR": t.TempDir(), "SCRIBE_DATABASE_URL": db}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, nil, func(k string) string { return vars[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "DEEPSCRIPT_URL") {
+		t.Fatalf("second replica with an embedded engine: %v, want a refusal naming DEEPSCRIPT_URL", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 
 // Config is the web app's configuration: environment variables, then flags.
 type Config struct {
-	Addr             string
-	DataDir          string
-	DatabaseURL      string // postgres://…; empty means SQLite in DataDir
+	Addr        string
+	DataDir     string
+	DatabaseURL string // postgres://…; empty means SQLite in DataDir
+	// UploadsURL is where uploaded audio lives, file:///dir; empty means
+	// DataDir/uploads. Replicas share one.
+	UploadsURL       string
 	PublicURL        string // empty means http://<listening address>
 	DeepScriptURL    string // empty starts the embedded engine
 	DeepScriptAPIKey string
@@ -60,6 +64,8 @@ func (c *Config) table() *settings.Table {
 			Help: "listen address"},
 		dataDirSetting(&c.DataDir),
 		databaseURLSetting(&c.DatabaseURL),
+		settings.Setting{Env: "SCRIBE_UPLOADS_URL", Flag: "uploads-url", Value: settings.String(&c.UploadsURL, ""),
+			Help: "where uploaded audio is kept, file:///path/to/dir (shared by replicas); empty means the data dir's uploads"},
 		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
 			Help: "base URL the upstream posts webhooks to; empty means http:// and the listen address"},
 		settings.Setting{Env: "DEEPSCRIPT_URL", Flag: "deepscript-url", Value: settings.URL(&c.DeepScriptURL, ""),
@@ -148,6 +154,9 @@ func (c Config) Validate() error {
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.uploadDir(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("SCRIBE_POLL_INTERVAL must be positive"))
 	}
@@ -202,6 +211,23 @@ func (c Config) limits() handlers.Limits {
 		DailySeconds:   c.DailyAudioPerUser.Seconds(),
 	}
 }
+
+// uploadDir is the directory uploads are kept in: SCRIBE_UPLOADS_URL's
+// path, or the data dir's uploads.
+func (c Config) uploadDir() (string, error) {
+	if c.UploadsURL == "" {
+		return filepath.Join(c.DataDir, "uploads"), nil
+	}
+	u, err := url.Parse(c.UploadsURL)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) || u.RawQuery != "" {
+		return "", fmt.Errorf("SCRIBE_UPLOADS_URL must be file:///absolute/path, got %q", c.UploadsURL)
+	}
+	return filepath.Clean(u.Path), nil
+}
+
+// sharedUploads reports whether uploads live outside the data dir, where
+// other replicas may be writing them.
+func (c Config) sharedUploads() bool { return c.UploadsURL != "" }
 
 // webhookURL is where the upstream delivers events.
 func (c Config) webhookURL() string {

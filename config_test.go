@@ -150,6 +150,8 @@ func TestLoadConfig(t *testing.T) {
 		"BadMinFree":        {nil, map[string]string{"SCRIBE_MIN_FREE_BYTES": "64MiB"}, `SCRIBE_MIN_FREE_BYTES: "64MiB" is not a number of bytes`},
 		"NegativeMinFree":   {nil, map[string]string{"SCRIBE_MIN_FREE_BYTES": "-1"}, "SCRIBE_MIN_FREE_BYTES must not be negative"},
 		"ShortMetricsToken": {nil, map[string]string{"SCRIBE_METRICS_TOKEN": "secret"}, "SCRIBE_METRICS_TOKEN must be at least 16 characters"},
+		"RelativeUploads":   {nil, map[string]string{"SCRIBE_UPLOADS_URL": "file://uploads"}, "SCRIBE_UPLOADS_URL must be file:///absolute/path"},
+		"S3Uploads":         {nil, map[string]string{"SCRIBE_UPLOADS_URL": "s3://bucket/uploads"}, "SCRIBE_UPLOADS_URL must be file:///absolute/path"},
 		"MetricsOnMainAddr": {[]string{"-addr=127.0.0.1:9000", "-metrics-addr=127.0.0.1:9000"}, nil, "SCRIBE_METRICS_ADDR must differ from SCRIBE_ADDR"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,6 +102,10 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Fatalf("delete: exit %d: %s", run.code, run.stderr)
 	}
 
+	notes := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notes, []byte("not audio at all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct {
 		token string
 		args  []string
@@ -109,7 +115,7 @@ func TestClientEndToEnd(t *testing.T) {
 		"BadToken":   {"scribe_WRONG", []string{"get", id}, client.ExitAuth},
 		"NoFile":     {token, []string{"upload", dir + "/missing.wav"}, client.ExitUsage},
 		"BadFormat":  {token, []string{"upload", wav, "--wait", "--format", "doc"}, client.ExitUsage},
-		"NotAudio":   {token, []string{"upload", app.DataDir + "/session.keys"}, client.ExitFailed},
+		"NotAudio":   {token, []string{"upload", notes}, client.ExitFailed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if run := runClient(t, app.URL, tc.token, tc.args...); run.code != tc.want {

@@ -130,7 +130,7 @@ func (a *testApp) Stop() { a.stop() }
 
 // newUser signs up a fresh account and returns an HTTP client carrying its
 // session cookie (redirects are not followed, so tests see 303s).
-func newUser(t *testing.T, app *testApp, email string) *http.Client {
+func newUser(t testing.TB, app *testApp, email string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 60 * time.Second,
@@ -167,7 +167,7 @@ type jobState struct {
 }
 
 // getJob is job id as user c sees it, and the status of the answer.
-func getJob(t *testing.T, c *http.Client, app *testApp, id string) (jobState, int) {
+func getJob(t testing.TB, c *http.Client, app *testApp, id string) (jobState, int) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", app.URL+"/jobs/"+id, nil)
 	req.Header.Set("Accept", "application/json")
@@ -224,7 +224,7 @@ func mergeEnv(envs ...map[string]string) map[string]string {
 
 // eventually calls check until it reports true, failing the test with the
 // last thing it saw if that takes longer than within.
-func eventually(t *testing.T, within time.Duration, what string, check func() (bool, string)) {
+func eventually(t testing.TB, within time.Duration, what string, check func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -275,7 +275,7 @@ func uploadAs(c *http.Client, appURL, path string) (string, error) {
 // waitAllFinal polls the app until every job is final and returns their
 // states; on timeout it fails with each unfinished job's state here and
 // upstream.
-func waitAllFinal(t *testing.T, app *testApp, fake *deepscripttest.Server, ids []string, client func(i int) *http.Client, within time.Duration) map[string]jobState {
+func waitAllFinal(t testing.TB, app *testApp, fake *deepscripttest.Server, ids []string, client func(i int) *http.Client, within time.Duration) map[string]jobState {
 	t.Helper()
 	final := map[string]jobState{}
 	last := map[string]jobState{}

@@ -180,7 +180,7 @@ type procApp struct {
 
 // freeAddr finds a loopback address that is free now, so an app and its
 // restarted successor can share it (and so their webhook URL).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -194,7 +194,7 @@ func freeAddr(t *testing.T) string {
 // environment, and waits until it listens. The process is this test binary
 // again, which TestMain turns into the app. Its output is kept and shown if
 // the test fails.
-func startProcess(t *testing.T, env map[string]string, label string) *procApp {
+func startProcess(t testing.TB, env map[string]string, label string) *procApp {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

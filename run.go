@@ -65,8 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "uploads"), 0o700); err != nil {
+	uploadDir, err := cfg.uploadDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("unable to create data dir: %w", err)
+	}
+	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
+		return fmt.Errorf("unable to create uploads dir: %w", err)
 	}
 	// First of all: a second instance on this directory must change nothing.
 	lock, err := dirlock.Acquire(cfg.DataDir)
@@ -79,7 +86,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
-	sessionKeys, err := loadOrCreateKeys(filepath.Join(cfg.DataDir, "session.keys"))
+	if db.Replica, err = replicaName(cfg.DataDir); err != nil {
+		return err
+	}
+	sessionKeys, err := sessionKeys(ctx, db, filepath.Join(cfg.DataDir, "session.keys"))
 	if err != nil {
 		return err
 	}
@@ -90,6 +100,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		engineName += " at " + u.Host // the host only: a URL may carry credentials
 	}
 	if upstreamURL == "" {
+		if err := soleEmbeddedEngine(ctx, db); err != nil {
+			return err
+		}
 		engineName = "scribe embedded engine (pocketsphinx, English)"
 		eng, key, err := startEmbeddedEngine(ctx, cfg, getenv, log)
 		if err != nil {
@@ -125,7 +138,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client.Logger = log
 	rel := relay.New(db, client, m, log)
 	rel.MaxStreams = cfg.MaxUpstreamStreams
-	if _, err := rel.SweepUploads(ctx, filepath.Join(cfg.DataDir, "uploads")); err != nil {
+	// The data dir's own uploads are this process's alone (the dirlock), so
+	// at start none is being written; in a shared directory other replicas
+	// are uploading now, so only files untouched for an hour are orphans.
+	var orphanAge time.Duration
+	if cfg.sharedUploads() {
+		orphanAge = time.Hour
+	}
+	if _, err := rel.SweepUploads(ctx, uploadDir, orphanAge); err != nil {
 		return err
 	}
 	sub := submit.New(db, client, rel, m, log, cfg.webhookURL())
@@ -135,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	draining := make(chan struct{})
 	h := handlers.New(handlers.Config{
-		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
+		UploadDir:      uploadDir,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		SecureCookies:  cfg.secureCookies(),
 		SessionKeys:    sessionKeys,
@@ -205,6 +225,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return failed
 }
 
+// soleEmbeddedEngine makes sure this is the only replica of the database
+// running an embedded engine: each engine holds its own jobs, which the
+// others' pollers would not find. Replicas share a DeepScript-compatible
+// upstream instead (scribe engine nodes, say). The lock lasts as long as
+// this replica's connection to the database.
+func soleEmbeddedEngine(ctx context.Context, db *store.Store) error {
+	ok, err := db.TryLock(ctx, "embedded-engine")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("another replica on this SCRIBE_DATABASE_URL runs the embedded engine, whose jobs no other replica can see: " +
+			"set DEEPSCRIPT_URL and DEEPSCRIPT_API_KEY on every replica to one shared upstream (scribe engine nodes, for instance)")
+	}
+	return nil
+}
+
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback
 // port with a fresh API key; the app reaches it over real HTTP.
 func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (*engine.Server, string, error) {
@@ -224,28 +261,61 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 	return srv, ecfg.APIKey, err
 }
 
-// loadOrCreateKeys reads the session hash and block keys, creating them on
-// first start so sessions survive restarts.
-func loadOrCreateKeys(path string) ([][]byte, error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		raw = []byte(random.Hex(64) + "\n" + random.Hex(32) + "\n")
-		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			return nil, fmt.Errorf("unable to save session keys: %w", err)
+// sessionKeys reads the session hash and block keys from the database,
+// where every replica finds the same ones. The first start stores them:
+// those of the data dir's session.keys file when it has one (kept there
+// before the keys moved to the database, so sessions survive the
+// upgrade), or new ones.
+func sessionKeys(ctx context.Context, db *store.Store, legacyPath string) ([][]byte, error) {
+	candidate := random.Hex(64) + "\n" + random.Hex(32) + "\n"
+	raw, err := os.ReadFile(legacyPath)
+	switch {
+	case err == nil:
+		if _, err := parseKeys(string(raw)); err != nil {
+			return nil, fmt.Errorf("session keys in %s: %w", legacyPath, err)
 		}
-	} else if err != nil {
+		candidate = string(raw)
+	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("unable to read session keys: %w", err)
 	}
+	stored, err := db.SessionKeys(ctx, candidate)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := parseKeys(stored)
+	if err != nil {
+		return nil, fmt.Errorf("session keys in the database: %w", err)
+	}
+	return keys, nil
+}
+
+// replicaName names this replica in the work it claims: its host and data
+// dir, which no other running replica shares (the dirlock) and a restart
+// keeps.
+func replicaName(dataDir string) (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("unable to name this replica: %w", err)
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("unable to name this replica: %w", err)
+	}
+	return host + ":" + dir, nil
+}
+
+// parseKeys reads hash/block key pairs, one hex key a line.
+func parseKeys(text string) ([][]byte, error) {
 	var keys [][]byte
-	for _, line := range splitLines(string(raw)) {
+	for _, line := range splitLines(text) {
 		k, err := hex.DecodeString(line)
 		if err != nil {
-			return nil, fmt.Errorf("session keys in %s are corrupt: %w", path, err)
+			return nil, fmt.Errorf("corrupt: %w", err)
 		}
 		keys = append(keys, k)
 	}
 	if len(keys) < 2 || len(keys)%2 != 0 {
-		return nil, fmt.Errorf("session keys in %s: want hash/block pairs, got %d keys", path, len(keys))
+		return nil, fmt.Errorf("want hash/block pairs, got %d keys", len(keys))
 	}
 	return keys, nil
 }

@@ -110,14 +110,18 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 		return
 	}
-	verifier, err := h.webhooks.verifierFor(ep.Secret)
-	if err != nil {
-		h.rejectWebhook(w, r, err)
-		return
-	}
-	if err := verifier.Verify(r.Header, body, h.Store.Now()); err != nil {
-		h.rejectWebhook(w, r, err)
-		return
+	if err := h.verifyWebhook(r.Header, body, ep); err != nil {
+		// Another replica may have registered the endpoint anew, with a
+		// new secret: read it again before refusing.
+		fresh, rerr := h.Store.ReloadWebhookEndpoint(ctx)
+		if rerr != nil || fresh.Secret == ep.Secret {
+			h.rejectWebhook(w, r, err)
+			return
+		}
+		if err := h.verifyWebhook(r.Header, body, fresh); err != nil {
+			h.rejectWebhook(w, r, err)
+			return
+		}
 	}
 	var ev deepscript.WebhookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
@@ -141,6 +145,15 @@ func (h *Handler) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 		h.Log.Warn("handlers: unable to apply webhook", "upstream_id", ev.ID, "error", err)
 		h.webhookAnswer(w, "error", http.StatusServiceUnavailable, "try again later")
 	}
+}
+
+// verifyWebhook checks a delivery's signature and time against ep's secret.
+func (h *Handler) verifyWebhook(header http.Header, body []byte, ep store.WebhookEndpoint) error {
+	verifier, err := h.webhooks.verifierFor(ep.Secret)
+	if err != nil {
+		return err
+	}
+	return verifier.Verify(header, body, h.Store.Now())
 }
 
 var errWebhookBusy = errors.New("handlers: webhook body budget exhausted")

@@ -8,6 +8,7 @@ package lb
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -52,12 +53,23 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type refusedTransport struct{ b *Balancer }
 
 func (t *refusedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
+	// The transport closes a request's body even when it could not
+	// connect, though then it read none of it: each try gets the body
+	// behind a Close that does nothing, and the server closes the real one
+	// when the proxying handler returns.
+	body := r.Body
+	try := func(r *http.Request) (*http.Response, error) {
+		if body != nil && body != http.NoBody {
+			r.Body = io.NopCloser(body)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	resp, err := try(r.Clone(r.Context()))
 	for k := 1; k < len(t.b.backends) && refused(err); k++ {
 		next := t.b.backends[(t.b.next.Add(1))%uint64(len(t.b.backends))]
 		r2 := r.Clone(r.Context())
 		r2.URL.Scheme, r2.URL.Host = next.Scheme, next.Host
-		resp, err = http.DefaultTransport.RoundTrip(r2)
+		resp, err = try(r2)
 	}
 	return resp, err
 }

@@ -155,7 +155,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, attempts *sync.WaitGroup) {
 		return
 	}
 	taking := map[string]int{}
-	claimed, err := d.store.ClaimHookDeliveries(ctx, room, func(del store.HookDelivery) bool {
+	claimed, err := d.store.ClaimHookDeliveries(ctx, room, d.cfg.Timeout+time.Minute, func(del store.HookDelivery) bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.inFlight[del.EndpointID]+taking[del.EndpointID] >= d.cfg.PerEndpoint {

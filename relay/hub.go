@@ -85,6 +85,7 @@ type topic struct {
 	published atomic.Uint64                 // changes ever written to ring
 	changed   atomic.Pointer[chan struct{}] // closed, and replaced, on each publish
 	stopped   atomic.Bool
+	lost      atomic.Bool // changes may have been missed: every reader fell behind
 
 	// Under hub.mu:
 	streams int
@@ -126,6 +127,9 @@ func (s *Subscription) Changed() <-chan struct{} { return *s.topic.changed.Load(
 func (s *Subscription) Next() (*Change, error) {
 	if s.topic.stopped.Load() {
 		return nil, ErrStopped
+	}
+	if s.topic.lost.Load() {
+		return nil, ErrFellBehind
 	}
 	if s.next >= s.topic.published.Load() {
 		return nil, nil
@@ -221,6 +225,19 @@ func (h *hub) remove(s *Subscription) {
 	h.m.BrowserStreams.Dec()
 	if s.topic.streams--; s.topic.streams == 0 && h.topics[s.userID] == s.topic {
 		delete(h.topics, s.userID)
+	}
+}
+
+// dropAll ends every subscription as fallen behind, so each browser
+// resumes from its Last-Event-ID, read from the store: for when changes
+// may have been missed.
+func (h *hub) dropAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for u, t := range h.topics {
+		t.lost.Store(true)
+		t.wake()
+		delete(h.topics, u)
 	}
 }
 

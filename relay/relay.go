@@ -6,7 +6,8 @@
 // transaction), and only after the commit publishes it to the owner's
 // browser streams. It also follows the upstream event streams of active
 // jobs, a bounded number at once, jobs a browser is watching first
-// (watch.go).
+// (watch.go). Replicas sharing a PostgreSQL database learn each other's
+// changes, and share out the upstream streams, through it (replicas.go).
 package relay
 
 import (
@@ -84,6 +85,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	for _, j := range jobs {
 		r.watch(j)
 	}
+	if r.store.Notifies() {
+		r.wg.Go(func() { r.followChanges(ctx) })
+	}
 	r.schedule(ctx) // every stream's context ends with ctx
 	r.wg.Wait()
 	r.hub.closeAll()
@@ -127,7 +131,7 @@ func (r *Relay) Delete(ctx context.Context, userID int64, id string) (job.Job, e
 	if j, err = r.store.DeleteJob(ctx, userID, id); err != nil {
 		return job.Job{}, err
 	}
-	r.hub.publish(&Change{Job: j, Deleted: true})
+	r.publishChange(&Change{Job: j, Deleted: true})
 	if j.UpstreamID != "" {
 		r.unwatch(j.UpstreamID)
 		r.deleteUpstream(ctx, j.ID, j.UpstreamID)
@@ -288,7 +292,17 @@ func (r *Relay) Subscribe(userID int64, max int) (*Subscription, error) {
 	return s, err
 }
 
-func (r *Relay) publish(j job.Job) { r.hub.publish(&Change{Job: j}) }
+func (r *Relay) publish(j job.Job) { r.publishChange(&Change{Job: j}) }
+
+// publishChange gives a committed change to this replica's browser
+// streams; when the store notifies every replica of every change, the
+// streams learn it from there instead (replicas.go), own changes too, so
+// they see one order: the commits'.
+func (r *Relay) publishChange(c *Change) {
+	if !r.store.Notifies() {
+		r.hub.publish(c)
+	}
+}
 
 func (r *Relay) signalQueued() {
 	select {

@@ -6,13 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"scribe/job"
 	"scribe/metrics"
 	"scribe/store"
 )
 
-// TestSweepUploads keeps every job's audio and removes the rest.
+// TestSweepUploads keeps every job's audio and files written lately, and
+// removes the rest.
 func TestSweepUploads(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -25,9 +27,15 @@ func TestSweepUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept, orphan := filepath.Join(dir, "j_1.audio"), filepath.Join(dir, "j_cut.audio")
-	for _, p := range []string{kept, orphan} {
+	kept, orphan, inFlight := filepath.Join(dir, "j_1.audio"), filepath.Join(dir, "j_cut.audio"), filepath.Join(dir, "j_new.audio")
+	for _, p := range []string{kept, orphan, inFlight} {
 		if err := os.WriteFile(p, []byte("audio"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{kept, orphan} {
+		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +43,7 @@ func TestSweepUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := New(s, nil, metrics.New(), slog.New(slog.DiscardHandler))
-	n, err := r.SweepUploads(ctx, dir)
+	n, err := r.SweepUploads(ctx, dir, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +52,9 @@ func TestSweepUploads(t *testing.T) {
 	}
 	if _, err := os.Stat(kept); err != nil {
 		t.Errorf("a job's audio was removed: %v", err)
+	}
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Errorf("an upload written a moment ago was removed: %v", err)
 	}
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("the orphan is still there (%v)", err)

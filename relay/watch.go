@@ -63,6 +63,12 @@ func (r *Relay) signalDemand() {
 func (r *Relay) schedule(ctx context.Context) {
 	ticker := time.NewTicker(reschedule)
 	defer ticker.Stop()
+	var rescan <-chan time.Time // other replicas' jobs, and those a dead one followed
+	if r.store.Notifies() {
+		t := time.NewTicker(RescanEvery)
+		defer t.Stop()
+		rescan = t.C
+	}
 	for {
 		r.fill(ctx)
 		select {
@@ -70,6 +76,8 @@ func (r *Relay) schedule(ctx context.Context) {
 			return
 		case <-r.demand:
 		case <-ticker.C:
+		case <-rescan:
+			r.watchActive(ctx)
 		}
 	}
 }
@@ -183,6 +191,11 @@ func (r *Relay) start(ctx context.Context, w *watcher) {
 	go func() {
 		defer r.wg.Done()
 		defer cancel()
+		if !r.lockFollow(wctx, w.upstreamID) {
+			r.release(ctx, w, false)
+			return
+		}
+		defer r.unlockFollow(w.upstreamID)
 		completed := r.follow(wctx, w.upstreamID)
 		if r.release(ctx, w, completed != nil) {
 			r.awaitResult(wctx, *completed)

@@ -41,7 +41,13 @@ func scanJob(r rowScanner) (job.Job, error) {
 }
 
 func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]job.Job, error) {
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs "+q, args...)
+	return queryJobsOn(ctx, s.reader, q, args...)
+}
+
+func queryJobsOn(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]job.Job, error) {
+	rows, err := db.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs "+q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
 	}
@@ -125,10 +131,47 @@ func (s *Store) JobsChangedSince(ctx context.Context, userID, seq int64, limit i
 	return s.queryJobs(ctx, "WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", userID, seq, limit)
 }
 
-// DueSubmissions lists jobs waiting to be sent upstream whose next attempt is due.
-func (s *Store) DueSubmissions(ctx context.Context, limit int) ([]job.Job, error) {
-	return s.queryJobs(ctx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
-		ORDER BY next_submit_at LIMIT ?`, s.Now(), limit)
+// ClaimDueSubmissions takes up to limit jobs waiting to be sent upstream
+// whose next attempt is due, earliest first, for this replica: each one's
+// next attempt moves lease(job) ahead (lease is called in that order), so no other replica submits it
+// meanwhile, and a replica that dies mid-submit leaves it to the others
+// once the lease has run out.
+func (s *Store) ClaimDueSubmissions(ctx context.Context, limit int, lease func(job.Job) time.Duration) ([]job.Job, error) {
+	var jobs []job.Job
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+		now := s.Now()
+		var err error
+		// On PostgreSQL a job another replica is claiming right now is
+		// skipped, not waited for.
+		jobs, err = queryJobsOn(ctx, tx, `WHERE upstream_id IS NULL AND status = 'queued' AND next_submit_at <= ?
+			ORDER BY next_submit_at LIMIT ?`+onPostgres(tx, " FOR UPDATE SKIP LOCKED"), now, limit)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if _, err := tx.ExecContext(ctx, "UPDATE jobs SET next_submit_at = ?, submit_claimed_by = ? WHERE id = ?",
+				now.Add(lease(j)), s.Replica, j.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to claim due submissions: %w", err)
+	}
+	return jobs, nil
+}
+
+// ReleaseSubmissions makes the submissions this replica had claimed due
+// now, in the order of their uploads: at start, when none of them can
+// still be under way.
+func (s *Store) ReleaseSubmissions(ctx context.Context) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET next_submit_at = created_at, submit_claimed_by = NULL
+		WHERE submit_claimed_by = ? AND upstream_id IS NULL AND status = 'queued'`, s.Replica)
+	if err != nil {
+		return fmt.Errorf("store: unable to release submissions: %w", err)
+	}
+	return nil
 }
 
 // NextSubmitAt is when the earliest waiting submission is due; zero when none waits.
@@ -175,8 +218,8 @@ func (s *Store) MarkSubmitted(ctx context.Context, jobID, upstreamID string) (jo
 func (s *Store) ScheduleSubmit(ctx context.Context, jobID string, at time.Time) error {
 	// UTC like every stored time: the driver writes a time as text with
 	// its zone, and SQLite compares that text.
-	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET submit_tries = submit_tries + 1, next_submit_at = ?
-		WHERE id = ? AND upstream_id IS NULL`, at.UTC(), jobID)
+	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET submit_tries = submit_tries + 1, next_submit_at = ?,
+		submit_claimed_by = NULL WHERE id = ? AND upstream_id IS NULL`, at.UTC(), jobID)
 	if err != nil {
 		return fmt.Errorf("store: unable to reschedule job %s: %w", jobID, err)
 	}

@@ -214,8 +214,10 @@ func (s *Store) Redeliver(ctx context.Context, userID, deliveryID int64) error {
 	now := s.Now()
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var inFlight bool
-		err := tx.QueryRowContext(ctx, `SELECT d.in_flight FROM hook_deliveries d JOIN hook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.id = ? AND e.user_id = ?`+onPostgres(tx, " FOR UPDATE OF d"), deliveryID, userID).Scan(&inFlight)
+		// In flight until its lease runs out, should its replica have died.
+		err := tx.QueryRowContext(ctx, `SELECT d.in_flight = 1 AND d.next_attempt_at > ? FROM hook_deliveries d
+			JOIN hook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ? AND e.user_id = ?`+onPostgres(tx, " FOR UPDATE OF d"),
+			now, deliveryID, userID).Scan(&inFlight)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return job.ErrNotFound
@@ -301,14 +303,19 @@ var eventsOf = map[sqldb.Dialect]string{
 	sqldb.Postgres: "jsonb_array_elements_text(e.events::jsonb) AS ev(value)",
 }
 
-// ClaimHookDeliveries marks up to limit pending deliveries that are due as
-// in flight and returns them, earliest first; accept may pass over some
-// (an endpoint with enough in flight already).
-func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, accept func(HookDelivery) bool) ([]HookDelivery, error) {
+// ClaimHookDeliveries marks up to limit pending deliveries that are due
+// as in flight on this replica and returns them, earliest first; accept
+// may pass over some (an endpoint with enough in flight already). Each
+// one's next attempt moves lease ahead: no other replica sends it
+// meanwhile, and should this one die mid-attempt, another sends it once
+// the lease has run out. On PostgreSQL, rows another replica is claiming
+// right now are skipped rather than waited for.
+func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, lease time.Duration, accept func(HookDelivery) bool) ([]HookDelivery, error) {
 	var claimed []HookDelivery
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
-		due, err := queryDeliveries(ctx, tx, `WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.in_flight = 0
-			ORDER BY d.next_attempt_at LIMIT ?`+onPostgres(tx, " FOR UPDATE OF d SKIP LOCKED"), s.Now(), 4*limit)
+		now := s.Now()
+		due, err := queryDeliveries(ctx, tx, `WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+			ORDER BY d.next_attempt_at LIMIT ?`+onPostgres(tx, " FOR UPDATE OF d SKIP LOCKED"), now, 4*limit)
 		if err != nil {
 			return err
 		}
@@ -322,7 +329,8 @@ func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, accept func(
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE hook_deliveries SET in_flight = 1 WHERE id IN ("+strings.Join(ids, ",")+")")
+		_, err = tx.ExecContext(ctx, "UPDATE hook_deliveries SET in_flight = 1, claimed_by = ?, next_attempt_at = ? WHERE id IN ("+
+			strings.Join(ids, ",")+")", s.Replica, now.Add(lease))
 		return err
 	})
 	if err != nil {
@@ -333,7 +341,7 @@ func (s *Store) ClaimHookDeliveries(ctx context.Context, limit int, accept func(
 
 // RecordHookAttempt records how an attempt to deliver went and ends it.
 func (s *Store) RecordHookAttempt(ctx context.Context, deliveryID int64, a HookAttempt) error {
-	_, err := s.writer.ExecContext(ctx, `UPDATE hook_deliveries SET in_flight = 0, attempts = attempts + 1,
+	_, err := s.writer.ExecContext(ctx, `UPDATE hook_deliveries SET in_flight = 0, claimed_by = NULL, attempts = attempts + 1,
 		last_attempt_at = ?, last_status = ?, last_error = ?, state = ?, next_attempt_at = ? WHERE id = ?`,
 		a.At, a.Status, a.Error, a.State, nullTime(a.Next), deliveryID)
 	if err != nil {
@@ -342,11 +350,12 @@ func (s *Store) RecordHookAttempt(ctx context.Context, deliveryID int64, a HookA
 	return nil
 }
 
-// ReleaseHookDeliveries clears every in-flight mark: the dispatcher calls
-// it on start, when no attempt can be under way, so deliveries a crash
-// interrupted are sent again.
+// ReleaseHookDeliveries makes the deliveries this replica had in flight
+// due now: the dispatcher calls it on start, when none of its attempts can
+// be under way, so those a crash interrupted are sent again at once.
 func (s *Store) ReleaseHookDeliveries(ctx context.Context) error {
-	if _, err := s.writer.ExecContext(ctx, "UPDATE hook_deliveries SET in_flight = 0 WHERE in_flight = 1"); err != nil {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE hook_deliveries SET in_flight = 0, claimed_by = NULL, next_attempt_at = ?
+		WHERE claimed_by = ? AND in_flight = 1`, s.Now(), s.Replica); err != nil {
 		return fmt.Errorf("store: unable to release deliveries: %w", err)
 	}
 	return nil

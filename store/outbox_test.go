@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"scribe/job"
 	"scribe/store"
@@ -74,7 +75,7 @@ func TestOutboxWrittenWithJobChanges(t *testing.T) {
 		})
 
 		// The pending progress row is being sent: new progress needs a row of its own.
-		claimed, err := s.ClaimHookDeliveries(ctx, 10, func(store.HookDelivery) bool { return true })
+		claimed, err := s.ClaimHookDeliveries(ctx, 10, time.Minute, func(store.HookDelivery) bool { return true })
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claimed %d deliveries (%v), want the one progress event", len(claimed), err)
 		}
@@ -152,7 +153,7 @@ func TestOutboxOwnership(t *testing.T) {
 		if err := s.DeleteHookEndpoint(ctx, alice.ID, e.ID); err != nil {
 			t.Fatal(err)
 		}
-		if claimed, err := s.ClaimHookDeliveries(ctx, 10, func(store.HookDelivery) bool { return true }); err != nil || len(claimed) != 0 {
+		if claimed, err := s.ClaimHookDeliveries(ctx, 10, time.Minute, func(store.HookDelivery) bool { return true }); err != nil || len(claimed) != 0 {
 			t.Errorf("after deleting the endpoint %d deliveries remain due (%v)", len(claimed), err)
 		}
 		for range store.MaxHookEndpoints {

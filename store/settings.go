@@ -15,6 +15,7 @@ const (
 	settingWebhookURL    = "webhook_endpoint_url"
 	settingWebhookSecret = "webhook_secret"
 	settingBalanceLowAt  = "balance_low_at"
+	settingSessionKeys   = "session_keys"
 )
 
 // WebhookEndpoint is the upstream's endpoint that delivers webhooks to us.
@@ -26,8 +27,9 @@ type WebhookEndpoint struct {
 
 // WebhookEndpoint loads the registered endpoint; its fields are empty when
 // none is registered. Every webhook delivery reads it, so once read it is
-// kept in memory: this process is the database's only writer (the data
-// directory is locked) and SetWebhookEndpoint replaces the copy.
+// kept in memory: SetWebhookEndpoint replaces the copy, and a delivery
+// that fails to verify calls ReloadWebhookEndpoint, in case another
+// replica registered the endpoint anew.
 func (s *Store) WebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
 	if e := s.endpoint.Load(); e != nil {
 		return *e, nil
@@ -70,6 +72,28 @@ func (s *Store) SetWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
 	}
 	s.endpoint.Store(&e)
 	return nil
+}
+
+// SessionKeys returns the installation's session keys, storing candidate
+// as them first if none are stored yet: the first replica to start
+// decides, and every replica signs cookies with the same keys.
+func (s *Store) SessionKeys(ctx context.Context, candidate string) (string, error) {
+	if _, err := s.writer.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO NOTHING`, settingSessionKeys, candidate); err != nil {
+		return "", fmt.Errorf("store: unable to store session keys: %w", err)
+	}
+	return s.setting(ctx, settingSessionKeys)
+}
+
+// ReloadWebhookEndpoint reads the registered endpoint again, past the
+// copy kept in memory: another replica may have registered it anew.
+func (s *Store) ReloadWebhookEndpoint(ctx context.Context) (WebhookEndpoint, error) {
+	e, err := s.readWebhookEndpoint(ctx)
+	if err != nil {
+		return WebhookEndpoint{}, err
+	}
+	s.endpoint.Store(&e)
+	return e, nil
 }
 
 // BalanceLowAt is when the upstream last warned that its balance is low;

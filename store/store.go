@@ -33,6 +33,13 @@ type Store struct {
 	endpoint atomic.Pointer[WebhookEndpoint]
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// url is the PostgreSQL database's, for connections of their own
+	// (replicas.go); empty on SQLite.
+	url   string
+	locks sessionLocks
+	// Replica names this process in the work it claims (host and data
+	// dir), so that after a restart it releases what it held at once.
+	Replica string
 }
 
 // Options says which database Open opens.
@@ -106,6 +113,7 @@ func (s *Store) openPostgres(ctx context.Context, rawURL string) error {
 	db.SetMaxIdleConns(16)
 	s.writer = sqldb.DB{DB: db, Dialect: sqldb.Postgres}
 	s.reader = s.writer
+	s.url = rawURL
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return err
@@ -159,6 +167,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	s.closeLocks()
 	if s.reader.DB == s.writer.DB {
 		return s.writer.Close()
 	}

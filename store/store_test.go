@@ -279,7 +279,7 @@ func TestTimesInOtherZones(t *testing.T) {
 		if err := s.ScheduleSubmit(ctx, q.ID, s.Now().Add(-time.Minute).In(east)); err != nil {
 			t.Fatal(err)
 		}
-		due, err := s.DueSubmissions(ctx, 10)
+		due, err := s.ClaimDueSubmissions(ctx, 10, func(job.Job) time.Duration { return time.Minute })
 		if err != nil {
 			t.Fatal(err)
 		}

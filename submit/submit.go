@@ -18,6 +18,10 @@ import (
 	"scribe/store"
 )
 
+// claimBatch is how many due jobs the submitter claims at a time: few,
+// since a replica that dies holds them until their leases run out.
+const claimBatch = 4
+
 // Submitter drains the queue of jobs waiting to be sent upstream.
 type Submitter struct {
 	store   *store.Store
@@ -47,8 +51,11 @@ func ExponentialBackoff(tries int) time.Duration {
 
 // Run submits due jobs until ctx ends. An attempt in flight when ctx ends is
 // abandoned; its job stays queued and is resubmitted, with the same key, at
-// the next start.
+// the next start of this replica, or by another once its claim runs out.
 func (s *Submitter) Run(ctx context.Context) error {
+	if err := s.store.ReleaseSubmissions(ctx); err != nil {
+		s.log.Error("submit: unable to release the submissions claimed before a restart", "error", err)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -82,7 +89,13 @@ func (s *Submitter) untilNext(ctx context.Context) time.Duration {
 
 func (s *Submitter) sweep(ctx context.Context) {
 	for ctx.Err() == nil {
-		jobs, err := s.store.DueSubmissions(ctx, 16)
+		// The batch is submitted one job after another, so each job's
+		// lease covers the attempts before its own too, and a minute more.
+		ahead := time.Minute
+		jobs, err := s.store.ClaimDueSubmissions(ctx, claimBatch, func(j job.Job) time.Duration {
+			ahead += attemptTimeout(j)
+			return ahead
+		})
 		if err != nil {
 			s.log.Error("submit: unable to list due jobs", "error", err)
 			return
@@ -106,9 +119,7 @@ func (s *Submitter) submit(ctx context.Context, j job.Job) {
 		return
 	}
 	defer f.Close()
-	// Generous for large uploads over slow links, but never unbounded.
-	timeout := 2*time.Minute + time.Duration(j.SizeBytes/(1<<20))*time.Second
-	actx, cancel := context.WithTimeout(ctx, timeout)
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout(j))
 	defer cancel()
 	t, err := s.client.CreateTranscription(actx, deepscript.CreateRequest{
 		File: f, Filename: j.Filename, WebhookURL: s.WebhookURL, Metadata: j.SubmitKey(), IdempotencyKey: j.SubmitKey(),
@@ -124,6 +135,12 @@ func (s *Submitter) submit(ctx context.Context, j job.Job) {
 	if err := s.relay.Submitted(ctx, j.ID, *t); err != nil && ctx.Err() == nil {
 		s.log.Error("submit: unable to record submission", "job_id", j.ID, "upstream_id", t.ID, "error", err)
 	}
+}
+
+// attemptTimeout bounds one submit attempt: generous for large uploads
+// over slow links, but never unbounded.
+func attemptTimeout(j job.Job) time.Duration {
+	return 2*time.Minute + time.Duration(j.SizeBytes/(1<<20))*time.Second
 }
 
 func (s *Submitter) handleError(ctx context.Context, j job.Job, err error) {

@@ -16,8 +16,14 @@ var WebhookEvents = []string{deepscript.EventCompleted, deepscript.EventFailed, 
 // EnsureWebhook makes sure the upstream has an endpoint for url whose
 // secret the store holds. On 409 (registered, but the secret is lost, say
 // after a new data dir) it deletes the old endpoint and registers again.
+// Replicas take turns, so one does not replace the endpoint another has
+// just registered.
 func EnsureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, url string) error {
-	have, err := s.WebhookEndpoint(ctx)
+	return s.Exclusive(ctx, "webhook-registration", func() error { return ensureWebhook(ctx, s, c, url) })
+}
+
+func ensureWebhook(ctx context.Context, s *store.Store, c *deepscript.Client, url string) error {
+	have, err := s.ReloadWebhookEndpoint(ctx) // another replica may have registered it
 	if err != nil {
 		return err
 	}

@@ -561,7 +561,7 @@ func (e *testEngine) readEvents(id, lastEventID string, timeout time.Duration, s
 // audioFiles lists the uploaded audio kept in the engine's data dir.
 func (e *testEngine) audioFiles() []string {
 	e.t.Helper()
-	entries, err := os.ReadDir(filepath.Join(e.cfg.DataDir, "audio"))
+	entries, err := os.ReadDir(e.cfg.AudioDir())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"scribe/deepscript"
 	"scribe/engine/speech"
+	"scribe/pgtest"
 )
 
 const testAPIKey = "sk_test_engine"
@@ -65,7 +66,7 @@ func runTests(m *testing.M) (int, error) {
 	if err := makeClips(dir); err != nil {
 		return 0, err
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	closeSharedPocketsphinx()
 	return code, nil
 }
@@ -228,6 +229,7 @@ func startEngine(t *testing.T, mod func(*Config)) *testEngine {
 	cfg.WebhookRetry = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
 	cfg.WebhookTimeout = 2 * time.Second
 	cfg.Recognizer = &scripted{}
+	cfg.DatabaseURL = databaseFor(t)
 	if mod != nil {
 		mod(&cfg)
 	}

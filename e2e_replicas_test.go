@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -365,17 +364,32 @@ func TestReplicasConvergeThroughSIGKILL(t *testing.T) {
 		streams[0].connections()-1, streams[1].connections()-1, time.Since(began).Round(time.Millisecond))
 }
 
-// TestSecondEmbeddedEngineRefused: the embedded engine's jobs live in its
-// replica alone, so a second replica of the database that would run one
-// refuses to start, and says what to set instead.
-func TestSecondEmbeddedEngineRefused(t *testing.T) {
+// TestReplicasShareTheEmbeddedEngine: two replicas of one PostgreSQL
+// with no upstream set run embedded engines that form one engine, so a
+// job uploaded on either completes and reads the same on both, with one
+// sign-in (the session keys are shared too).
+func TestReplicasShareTheEmbeddedEngine(t *testing.T) {
 	db := pgtest.URL(t)
-	startApp(t, map[string]string{"SCRIBE_DATABASE_URL": db})
-	vars := map[string]string{"SCRIBE_ADDR": "127.0.0.1:0", "SCRIBE_DATA_DIR": t.TempDir(), "SCRIBE_DATABASE_URL": db}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := run(ctx, nil, func(k string) string { return vars[k] }, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "DEEPSCRIPT_URL") {
-		t.Fatalf("second replica with an embedded engine: %v, want a refusal naming DEEPSCRIPT_URL", err)
+	uploads := (&url.URL{Scheme: "file", Path: t.TempDir()}).String()
+	env := map[string]string{"SCRIBE_DATABASE_URL": db, "SCRIBE_UPLOADS_URL": uploads, "SCRIBE_ENGINE_WORKERS": "1"}
+	a, b := startApp(t, env), startApp(t, env)
+	alice := newUser(t, a, "alice@example.com") // its cookie jar serves 127.0.0.1, both replicas' host
+	dir := t.TempDir()
+	onA := uploadFile(t, alice, a, speechFile(t, dir, "slt", "The meeting starts at nine thirty on Tuesday."))
+	onB := uploadFile(t, alice, b, speechFile(t, dir, "slt", "Please bring the quarterly report to the office."))
+	for _, c := range []struct {
+		id       string
+		on       *testApp
+		word     string
+		readFrom *testApp
+	}{{onA, a, "tuesday", b}, {onB, b, "report", a}} {
+		if j := waitFinal(t, alice, c.readFrom, c.id, 120*time.Second); j.Status != "completed" {
+			t.Fatalf("job %s ended %+v", c.id, j)
+		}
+		mine, _, s1 := download(t, alice, c.on.URL+"/jobs/"+c.id+"/transcript.txt")
+		theirs, _, s2 := download(t, alice, c.readFrom.URL+"/jobs/"+c.id+"/transcript.txt")
+		if s1 != http.StatusOK || s2 != http.StatusOK || mine != theirs || !strings.Contains(strings.ToLower(mine), c.word) {
+			t.Fatalf("job %s: %d %q on the replica that took it, %d %q on the other; want both with %q", c.id, s1, mine, s2, theirs, c.word)
+		}
 	}
 }

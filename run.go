@@ -29,6 +29,7 @@ import (
 	"scribe/random"
 	"scribe/relay"
 	"scribe/settings"
+	"scribe/sqldb"
 	"scribe/store"
 	"scribe/submit"
 )
@@ -100,11 +101,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		engineName += " at " + u.Host // the host only: a URL may carry credentials
 	}
 	if upstreamURL == "" {
-		if err := soleEmbeddedEngine(ctx, db); err != nil {
-			return err
-		}
 		engineName = "scribe embedded engine (pocketsphinx, English)"
-		eng, key, err := startEmbeddedEngine(ctx, cfg, getenv, log)
+		eng, key, err := startEmbeddedEngine(ctx, cfg, db, uploadDir, getenv, log)
 		if err != nil {
 			return err
 		}
@@ -225,26 +223,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return failed
 }
 
-// soleEmbeddedEngine makes sure this is the only replica of the database
-// running an embedded engine: each engine holds its own jobs, which the
-// others' pollers would not find. Replicas share a DeepScript-compatible
-// upstream instead (scribe engine nodes, say). The lock lasts as long as
-// this replica's connection to the database.
-func soleEmbeddedEngine(ctx context.Context, db *store.Store) error {
-	ok, err := db.TryLock(ctx, "embedded-engine")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("another replica on this SCRIBE_DATABASE_URL runs the embedded engine, whose jobs no other replica can see: " +
-			"set DEEPSCRIPT_URL and DEEPSCRIPT_API_KEY on every replica to one shared upstream (scribe engine nodes, for instance)")
-	}
-	return nil
-}
-
 // startEmbeddedEngine runs the DeepScript-compatible engine on a loopback
-// port with a fresh API key; the app reaches it over real HTTP.
-func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (*engine.Server, string, error) {
+// port; the app reaches it over real HTTP. On PostgreSQL the replicas'
+// embedded engines form one engine, as separate engine nodes would: its
+// tables in a schema of the app's database (unless
+// SCRIBE_ENGINE_DATABASE_URL says otherwise), its audio beside the uploads
+// (unless SCRIBE_ENGINE_STORAGE_URL does), and one API key, so any
+// replica's engine answers for a job any other accepted.
+func startEmbeddedEngine(ctx context.Context, cfg Config, db *store.Store, uploadDir string, getenv func(string) string, log *slog.Logger) (*engine.Server, string, error) {
 	ecfg, err := engine.LoadConfig(nil, getenv, io.Discard)
 	if err != nil {
 		return nil, "", err
@@ -257,6 +243,19 @@ func startEmbeddedEngine(ctx context.Context, cfg Config, getenv func(string) st
 		ecfg.MaxUploadBytes = cfg.MaxUploadBytes
 	}
 	ecfg.APIKey = random.Hex(24)
+	if db.Dialect() == sqldb.Postgres {
+		if ecfg.DatabaseURL == "" {
+			if ecfg.DatabaseURL, err = db.SchemaURL(ctx, cfg.DatabaseURL, "scribe_engine"); err != nil {
+				return nil, "", err
+			}
+		}
+		if ecfg.StorageURL == "" {
+			ecfg.StorageURL = (&url.URL{Scheme: "file", Path: filepath.Join(uploadDir, "engine")}).String()
+		}
+		if ecfg.APIKey, err = db.EmbeddedEngineKey(ctx, ecfg.APIKey); err != nil {
+			return nil, "", err
+		}
+	}
 	srv, err := engine.Start(ctx, ecfg, log)
 	return srv, ecfg.APIKey, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,4 +196,22 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) err
 		return fmt.Errorf("store: unable to lock %s: %w", name, err)
 	}
 	return fn()
+}
+
+// SchemaURL creates schema name in the PostgreSQL database at dbURL unless
+// it exists, and returns dbURL with the schema first on its search path:
+// a database of its own for another component (the embedded engine)
+// inside the app's.
+func (s *Store) SchemaURL(ctx context.Context, dbURL, name string) (string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("store: database URL: %w", err)
+	}
+	if _, err := s.writer.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("store: unable to create schema %s: %w", name, err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }

@@ -16,6 +16,8 @@ const (
 	settingWebhookSecret = "webhook_secret"
 	settingBalanceLowAt  = "balance_low_at"
 	settingSessionKeys   = "session_keys"
+
+	settingEmbeddedEngineKey = "embedded_engine_key"
 )
 
 // WebhookEndpoint is the upstream's endpoint that delivers webhooks to us.
@@ -78,11 +80,23 @@ func (s *Store) SetWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
 // as them first if none are stored yet: the first replica to start
 // decides, and every replica signs cookies with the same keys.
 func (s *Store) SessionKeys(ctx context.Context, candidate string) (string, error) {
+	return s.firstWins(ctx, settingSessionKeys, candidate)
+}
+
+// EmbeddedEngineKey returns the API key the replicas' embedded engines
+// share, storing candidate as it first if none is stored yet.
+func (s *Store) EmbeddedEngineKey(ctx context.Context, candidate string) (string, error) {
+	return s.firstWins(ctx, settingEmbeddedEngineKey, candidate)
+}
+
+// firstWins stores candidate as setting key unless it is set already,
+// and returns what is stored.
+func (s *Store) firstWins(ctx context.Context, key, candidate string) (string, error) {
 	if _, err := s.writer.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO NOTHING`, settingSessionKeys, candidate); err != nil {
-		return "", fmt.Errorf("store: unable to store session keys: %w", err)
+		ON CONFLICT (key) DO NOTHING`, key, candidate); err != nil {
+		return "", fmt.Errorf("store: unable to store setting %s: %w", key, err)
 	}
-	return s.setting(ctx, settingSessionKeys)
+	return s.setting(ctx, key)
 }
 
 // ReloadWebhookEndpoint reads the registered endpoint again, past the

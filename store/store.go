@@ -121,9 +121,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	return s.foldEmails(ctx)
 }
 
-// Dialect is the database's dialect.
-func (s *Store) Dialect() sqldb.Dialect { return s.writer.Dialect }
-
 func (s *Store) migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if s.writer.Dialect == sqldb.Postgres {

@@ -121,6 +121,31 @@ func TestStoresShareOneDatabase(t *testing.T) {
 			if saved != 1 || stale != 1 {
 				t.Errorf("concurrent edits from one revision: %d saved, %d stale; want 1 and 1", saved, stale)
 			}
+
+			// More webhook endpoints than a user may have, asked for at once
+			// on both replicas: the limit holds.
+			made, refused := 0, 0
+			for i := range store.MaxHookEndpoints + 6 {
+				s := replicas[i%2]
+				wg.Go(func() {
+					_, err := s.CreateHookEndpoint(ctx, store.HookEndpoint{UserID: u.ID, URL: "https://hooks.example",
+						Secret: "whsec_eA==", Events: []job.Event{job.EventCompleted}})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						made++
+					case errors.Is(err, store.ErrTooManyHookEndpoints):
+						refused++
+					default:
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if made != store.MaxHookEndpoints || refused != 6 {
+				t.Errorf("%d endpoints made and %d refused; want %d and 6", made, refused, store.MaxHookEndpoints)
+			}
 		})
 	}
 }

@@ -198,6 +198,18 @@ func forUpdate(tx *sqldb.Tx) string {
 	return onPostgres(tx, " FOR UPDATE")
 }
 
+// lockUser holds userID's row until the transaction ends, so that a count
+// of the user's things stays true until the transaction adds one (on
+// PostgreSQL; SQLite's one writer gives that already). NO KEY UPDATE
+// leaves rows that merely reference the user free to be written.
+func lockUser(ctx context.Context, tx *sqldb.Tx, userID int64) error {
+	if tx.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE", userID)
+	return err
+}
+
 // onPostgres is clause on PostgreSQL and nothing on SQLite: for row locks
 // (FOR UPDATE, SKIP LOCKED), which SQLite has no use for.
 func onPostgres(tx *sqldb.Tx, clause string) string {

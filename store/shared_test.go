@@ -16,8 +16,8 @@ import (
 // TestStoresShareOneDatabase opens two stores on one database, as two
 // replicas would, and has both move the same jobs at once: progress only
 // rises in the order of the change sequence, every change has its own
-// sequence number, a completion delivered to both is applied once, and of
-// two edits from the same revision one is saved.
+// sequence number, a completion delivered to both is applied once, of two
+// edits from the same revision one is saved, and a per-user limit holds.
 func TestStoresShareOneDatabase(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range storetest.Dialects {

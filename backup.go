@@ -17,8 +17,8 @@ import (
 // data directory to FILE, which must not exist, while the app may be
 // running. It takes no data directory lock, as it only reads.
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	var dataDir string
-	table := settings.New("scribe backup", dataDirSetting(&dataDir))
+	var dataDir, databaseURL string
+	table := settings.New("scribe backup", dataDirSetting(&dataDir), databaseURLSetting(&databaseURL))
 	table.Operands = []string{"FILE"}
 	err := table.Parse(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -26,6 +26,13 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if err != nil {
 		return err
+	}
+	if err := checkDatabaseURL(databaseURL); err != nil {
+		return err
+	}
+	if databaseURL != "" {
+		return errors.New("scribe backup copies the SQLite database in the data directory; " +
+			"with SCRIBE_DATABASE_URL set, back PostgreSQL up with its own tools (pg_dump)")
 	}
 	src, dst := filepath.Join(dataDir, "scribe.db"), table.Args()[0]
 	stats, err := store.Backup(ctx, src, dst)

@@ -11,12 +11,14 @@ import (
 	"scribe/handlers"
 	"scribe/relay"
 	"scribe/settings"
+	"scribe/sqldb"
 )
 
 // Config is the web app's configuration: environment variables, then flags.
 type Config struct {
 	Addr             string
 	DataDir          string
+	DatabaseURL      string // postgres://…; empty means SQLite in DataDir
 	PublicURL        string // empty means http://<listening address>
 	DeepScriptURL    string // empty starts the embedded engine
 	DeepScriptAPIKey string
@@ -57,6 +59,7 @@ func (c *Config) table() *settings.Table {
 		settings.Setting{Env: "SCRIBE_ADDR", Flag: "addr", Value: settings.String(&c.Addr, "127.0.0.1:8080"),
 			Help: "listen address"},
 		dataDirSetting(&c.DataDir),
+		databaseURLSetting(&c.DatabaseURL),
 		settings.Setting{Env: "SCRIBE_PUBLIC_URL", Flag: "public-url", Value: settings.URL(&c.PublicURL, ""),
 			Help: "base URL the upstream posts webhooks to; empty means http:// and the listen address"},
 		settings.Setting{Env: "DEEPSCRIPT_URL", Flag: "deepscript-url", Value: settings.URL(&c.DeepScriptURL, ""),
@@ -106,6 +109,23 @@ func dataDirSetting(p *string) settings.Setting {
 		Help: "directory for the database and uploads"}
 }
 
+// databaseURLSetting is the database's setting, which scribe backup
+// shares.
+func databaseURLSetting(p *string) settings.Setting {
+	return settings.Setting{Env: "SCRIBE_DATABASE_URL", Flag: "database-url", Value: settings.String(p, ""),
+		Help: "PostgreSQL database for the app's state, postgres://user:password@host/db (the data directory then keeps " +
+			"uploads and scratch files); empty keeps SQLite in the data directory"}
+}
+
+// checkDatabaseURL says what is wrong with a SCRIBE_DATABASE_URL, without
+// repeating it: it may hold a password.
+func checkDatabaseURL(u string) error {
+	if _, err := sqldb.DialectOf(u); err != nil {
+		return errors.New("SCRIBE_DATABASE_URL must be a postgres:// URL, or empty for SQLite in the data directory")
+	}
+	return nil
+}
+
 // loadConfig reads the environment, then flags from args, which override
 // it. -h writes the usage to stdout and returns flag.ErrHelp.
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
@@ -124,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("SCRIBE_DATA_DIR is empty"))
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("SCRIBE_POLL_INTERVAL must be positive"))

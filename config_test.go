@@ -47,7 +47,7 @@ func TestLoadConfig(t *testing.T) {
 	})
 	t.Run("EnvThenFlags", func(t *testing.T) {
 		c, err := loadConfig([]string{"-poll-interval", "3s", "-addr=127.0.0.1:0"}, envOf(map[string]string{
-			"SCRIBE_ADDR": "0.0.0.0:80", "SCRIBE_DATA_DIR": "/srv/scribe",
+			"SCRIBE_ADDR": "0.0.0.0:80", "SCRIBE_DATA_DIR": "/srv/scribe", "SCRIBE_DATABASE_URL": "postgres://scribe@db/scribe",
 			"SCRIBE_POLL_INTERVAL": "1m", "SCRIBE_POLL_MAX_INTERVAL": "3h", "SCRIBE_STALE_AFTER": "2m", "SCRIBE_MAX_UPLOAD_BYTES": "1000",
 			"SCRIBE_MAX_UPSTREAM_STREAMS": "50",
 			"DEEPSCRIPT_URL":              "https://api.example", "DEEPSCRIPT_API_KEY": "k",
@@ -62,6 +62,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			Addr:             "127.0.0.1:0", // the flag wins
 			DataDir:          "/srv/scribe",
+			DatabaseURL:      "postgres://scribe@db/scribe",
 			PublicURL:        "https://scribe.example/",
 			DeepScriptURL:    "https://api.example",
 			DeepScriptAPIKey: "k",
@@ -133,6 +134,7 @@ func TestLoadConfig(t *testing.T) {
 		"StrayArgument":     {[]string{"-addr", "127.0.0.1:0", "extra"}, nil, `unexpected argument "extra"`},
 		"EmptyAddr":         {[]string{"-addr="}, nil, "SCRIBE_ADDR is empty"},
 		"EmptyDataDir":      {[]string{"-data-dir="}, nil, "SCRIBE_DATA_DIR is empty"},
+		"NotPostgres":       {nil, map[string]string{"SCRIBE_DATABASE_URL": "mysql://u:secret@h/db"}, "SCRIBE_DATABASE_URL must be a postgres:// URL"},
 		"ZeroInterval":      {nil, map[string]string{"SCRIBE_POLL_INTERVAL": "0s"}, "SCRIBE_POLL_INTERVAL must be positive"},
 		"NegativeStale":     {nil, map[string]string{"SCRIBE_STALE_AFTER": "-1m"}, "SCRIBE_STALE_AFTER must not be negative"},
 		"NegativeMaxBytes":  {nil, map[string]string{"SCRIBE_MAX_UPLOAD_BYTES": "-1"}, "SCRIBE_MAX_UPLOAD_BYTES must be positive"},

@@ -58,6 +58,16 @@ func TestBackupCommand(t *testing.T) {
 			t.Fatalf("usage %q, want it to start %q and name SCRIBE_DATA_DIR", got, want)
 		}
 	})
+	t.Run("Postgres", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "pg-backup.db")
+		err := run(context.Background(), []string{"backup", "-database-url", "postgres://scribe@db.invalid/scribe", target}, env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+			t.Fatalf("err = %v, want a pointer to pg_dump", err)
+		}
+		if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("a file was made: %v", err)
+		}
+	})
 	t.Run("NoFile", func(t *testing.T) {
 		err := run(context.Background(), []string{"backup"}, env, io.Discard)
 		var usage *settings.UsageError

@@ -21,6 +21,7 @@ import (
 	"scribe/deepscript"
 	"scribe/deepscript/deepscripttest"
 	"scribe/job"
+	"scribe/pgtest"
 )
 
 // The end-to-end tests boot the whole app: with run on port 0 in this
@@ -30,13 +31,14 @@ import (
 
 // TestMain runs the app instead of the tests when SCRIBE_TEST_MAIN=1 is
 // set: TestRestartMidFlight starts this test binary as the scribe process
-// it SIGKILLs, so no test has to build the app.
+// it SIGKILLs, so no test has to build the app. Otherwise it runs the
+// tests and then stops the PostgreSQL that pgtest started for them.
 func TestMain(m *testing.M) {
 	if os.Getenv("SCRIBE_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // fastBackstop makes the backstop poll find jobs whose webhook is lost

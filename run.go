@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer lock.Release()
-	db, err := store.Open(ctx, store.Options{Path: filepath.Join(cfg.DataDir, "scribe.db")})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Path: filepath.Join(cfg.DataDir, "scribe.db")})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,8 @@ import (
 
 // TestBackupWhileWriting backs a store up while another goroutine keeps
 // adding users, then opens the copy: it must pass SQLite's integrity check
-// and hold the users written before the backup began.
+// and hold the users written before the backup began. SQLite only, as is
+// Backup: PostgreSQL is backed up with its own tools (pg_dump).
 func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

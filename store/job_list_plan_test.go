@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"scribe/job"
+	"scribe/pgtest"
 	"scribe/sqldb"
 )
 
@@ -68,6 +70,75 @@ func explain(t *testing.T, s *Store, query string, args ...any) string {
 			t.Fatal(err)
 		}
 		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestListPlansPostgres is TestListPlans on PostgreSQL: with table scans
+// priced out (an empty table's statistics would otherwise favour them),
+// every page of the job list is an index scan in the list's order, with
+// no sort, and a cursor is a seek in the index, not a filter.
+func TestListPlansPostgres(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Options{URL: pgtest.URL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after := map[JobSort]*Cursor{
+		SortDate: {Sort: SortDate, CreatedAt: time.Now(), ID: "j_1"},
+		SortName: {Sort: SortName, Name: "a", ID: "j_1"},
+	}
+	for _, sort := range []JobSort{SortDate, SortName} {
+		for _, status := range []job.Status{"", job.StatusCompleted} {
+			for _, cursor := range []*Cursor{nil, after[sort]} {
+				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
+				where, args := listJobsWhere(q, sqldb.Postgres)
+				plan := explainPostgres(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
+				if !indexScan.MatchString(plan) || strings.Contains(plan, "Sort") {
+					t.Errorf("sort %s, status %q, cursor %v: plan\n%s", sort, status, cursor != nil, plan)
+				}
+				if cursor != nil && !seek.MatchString(plan) {
+					t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", sort, status, plan)
+				}
+			}
+		}
+	}
+	plan := explainPostgres(t, s, "SELECT id FROM jobs WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", 1, 0, 201)
+	if !strings.Contains(plan, "jobs_user_seq") || strings.Contains(plan, "Sort") {
+		t.Errorf("resume plan:\n%s", plan)
+	}
+}
+
+var (
+	indexScan = regexp.MustCompile(`Index (Only )?Scan (Backward )?using jobs_user_`)
+	seek      = regexp.MustCompile(`Index Cond: .*ROW\(`)
+)
+
+// explainPostgres is PostgreSQL's plan for query, with table scans off.
+func explainPostgres(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.reader.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.QueryContext(ctx, "EXPLAIN (COSTS OFF) "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
 }

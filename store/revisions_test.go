@@ -181,6 +181,9 @@ func TestLateUpstreamResult(t *testing.T) {
 // with a completed and a running job, and opens it: the transcript becomes
 // the completed job's one upstream revision and the old column is gone.
 // Migrating down puts the current revision back in the column.
+//
+// SQLite only: the migration is SQLite's history; PostgreSQL starts from
+// its end state.
 func TestMigrateRevisions(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "scribe.db")

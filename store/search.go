@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -62,53 +61,33 @@ const snippetBytes = 240
 // user's matching jobs from counts alone; only the page's hits then load
 // their text, for snippets.
 func (s *Store) Search(ctx context.Context, userID int64, q Query, page, size int) (SearchPage, error) {
-	scored, err := s.rank(ctx, userID, q)
+	var ranked []scoredDoc
+	var more bool
+	var err error
+	if s.reader.Dialect == sqldb.Postgres {
+		ranked, more, err = s.rankPostgres(ctx, userID, q, page*size, size)
+	} else {
+		ranked, more, err = s.rankSQLite(ctx, userID, q, page*size, size)
+	}
 	if err != nil {
 		return SearchPage{}, fmt.Errorf("store: unable to search: %w", err)
 	}
-	from := min(page*size, len(scored))
-	to := min(from+size, len(scored))
-	out := SearchPage{More: to < len(scored)}
-	if from == to {
+	out := SearchPage{More: more}
+	if len(ranked) == 0 {
 		return out, nil
 	}
-	out.Hits, err = s.hits(ctx, q, scored[from:to])
+	out.Hits, err = s.hits(ctx, q, ranked)
 	if err != nil {
 		return SearchPage{}, fmt.Errorf("store: unable to load search results: %w", err)
 	}
 	return out, nil
 }
 
+// scoredDoc is a document that matches and its BM25 score (see bm25).
+// Equal scores are ordered newest (highest docid) first.
 type scoredDoc struct {
 	docid int64
 	score float64
-}
-
-// rank scores each of the user's documents that match q with Okapi BM25
-// (see bm25) and sorts them best first, newest first among equals. Each
-// database counts the hits its own way: search_sqlite.go and
-// search_postgres.go.
-func (s *Store) rank(ctx context.Context, userID int64, q Query) ([]scoredDoc, error) {
-	var out []scoredDoc
-	var err error
-	if s.reader.Dialect == sqldb.Postgres {
-		out, err = s.rankPostgres(ctx, userID, q)
-	} else {
-		out, err = s.rankSQLite(ctx, userID, q)
-	}
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b scoredDoc) int {
-		if a.score != b.score {
-			if a.score > b.score {
-				return -1
-			}
-			return 1
-		}
-		return int(b.docid - a.docid)
-	})
-	return out, nil
 }
 
 // phraseCounts are what BM25 needs of one phrase of a query, per column

@@ -6,15 +6,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"scribe/job"
+	"scribe/sqldb"
 	"scribe/store"
+	"scribe/store/storetest"
 )
 
 // The search corpus: transcripts of segments of 12 words drawn from a
@@ -25,20 +30,28 @@ const (
 	corpusWords = 12
 )
 
-// searchCorpus opens a store holding corpusJobs completed jobs of one user
-// (and 1,000 of another), indexed through the same triggers as the app's
-// writes, and returns it with that user and the vocabulary, most common
-// word first.
-func searchCorpus(tb testing.TB, segments int) (*store.Store, store.User, []string) {
+// searchCorpus opens a store on d holding corpusJobs completed jobs of one
+// user (and 1,000 of another), indexed as an installation's are: on
+// SQLite through the same triggers as the app's writes, on PostgreSQL by
+// the store when it opens, as after migration 0002, then vacuumed and
+// analysed as autovacuum would. It returns the store with that user and
+// the vocabulary, most common word first.
+func searchCorpus(tb testing.TB, d sqldb.Dialect, segments int) (*store.Store, store.User, []string) {
 	tb.Helper()
 	ctx := context.Background()
-	path := filepath.Join(tb.TempDir(), "scribe.db")
-	s, err := store.Open(ctx, store.Options{Path: path})
+	o := storetest.OptionsOn(tb, d)
+	s, err := store.Open(ctx, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { s.Close() })
-	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off&_busy_timeout=5000")
+	var db *sql.DB
+	if d == sqldb.Postgres {
+		s.Close() // reopened once seeded, to index
+		db, err = sqldb.OpenPostgres(ctx, o.URL)
+	} else {
+		tb.Cleanup(func() { s.Close() })
+		db, err = sql.Open("sqlite3", "file:"+o.Path+"?_foreign_keys=off&_busy_timeout=5000")
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,20 +89,34 @@ func searchCorpus(tb testing.TB, segments int) (*store.Store, store.User, []stri
 		tb.Fatal(err)
 	}
 	defer tx.Rollback()
+	w := &sqldb.Tx{Tx: tx, Dialect: d}
 	now := time.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at)
-		VALUES (1, 'ann@example.com', x'00', ?), (2, 'bob@example.com', x'00', ?)`, now, now); err != nil {
+	if _, err := w.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at)
+		VALUES (1, 'ann@example.com', ?, ?), (2, 'bob@example.com', ?, ?)`, []byte{0}, now, []byte{0}, now); err != nil {
 		tb.Fatal(err)
 	}
-	addRevision, err := tx.PrepareContext(ctx, `INSERT INTO transcript_revisions (job_id, source, created_at, result_json)
-		VALUES (?, 'upstream', ?, ?) RETURNING id`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addJob, err := tx.PrepareContext(ctx, `INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, status,
-		seq, revision_id, created_at, updated_at) VALUES (?, ?, ?, '/none', 1, 'completed', ?, ?, ?, ?)`)
-	if err != nil {
-		tb.Fatal(err)
+	// 500 jobs a statement. On SQLite each revision comes before its
+	// job, whose insert indexes it: an insert alone keeps the index's
+	// pending terms in docid order (an update would flush them per job),
+	// hence no foreign keys there. PostgreSQL's revisions need their jobs.
+	const batch = 500
+	var revisions, jobs []string
+	var revArgs, jobArgs []any
+	flush := func() {
+		stmts := []string{"INSERT INTO transcript_revisions (id, job_id, source, created_at, result_json) VALUES " + strings.Join(revisions, ", "),
+			`INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, status, seq, revision_id, created_at, updated_at)
+			VALUES ` + strings.Join(jobs, ", ")}
+		args := [][]any{revArgs, jobArgs}
+		if d == sqldb.Postgres {
+			slices.Reverse(stmts)
+			slices.Reverse(args)
+		}
+		for k := range stmts {
+			if _, err := w.ExecContext(ctx, stmts[k], args[k]...); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		revisions, jobs, revArgs, jobArgs = nil, nil, nil, nil
 	}
 	for i := range corpusJobs + corpusJobs/10 {
 		owner := 1
@@ -109,21 +136,31 @@ func searchCorpus(tb testing.TB, segments int) (*store.Store, store.User, []stri
 		if err != nil {
 			tb.Fatal(err)
 		}
-		// The revision first, then its job, whose insert indexes it: an
-		// insert alone keeps the index's pending terms in docid order (an
-		// update would flush them per job). Hence no foreign keys here.
-		var rev int64
-		if err := addRevision.QueryRowContext(ctx, id, now, string(raw)).Scan(&rev); err != nil {
-			tb.Fatal(err)
+		revisions = append(revisions, "(?, ?, 'upstream', ?, ?)")
+		revArgs = append(revArgs, i+1, id, now, string(raw))
+		jobs = append(jobs, "(?, ?, ?, '/none', 1, 'completed', ?, ?, ?, ?)")
+		jobArgs = append(jobArgs, id, owner, fmt.Sprintf("meeting-%d.mp3", i), i+1, i+1, now, now)
+		if len(jobs) == batch {
+			flush()
 		}
-		if _, err := addJob.ExecContext(ctx, id, owner, fmt.Sprintf("meeting-%d.mp3", i), i+1, rev, now, now); err != nil {
-			tb.Fatal(err)
-		}
+	}
+	if len(jobs) > 0 {
+		flush()
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Logf("seeded %d transcripts (%d segments of %d words each) in %v", corpusJobs+corpusJobs/10, segments, corpusWords, time.Since(start).Round(time.Millisecond))
+	if d == sqldb.Postgres {
+		if s, err = store.Open(ctx, o); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		if _, err := db.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	runtime.GC() // the seeding's garbage, not the searches'
+	tb.Logf("seeded %d transcripts (%d segments of %d words each) on %s in %v", corpusJobs+corpusJobs/10, segments, corpusWords, d, time.Since(start).Round(time.Millisecond))
 	return s, store.User{ID: 1}, vocab
 }
 
@@ -139,13 +176,27 @@ func corpusQueries(vocab []string) map[string]string {
 	}
 }
 
+// searchBudget is the CPU a search among 10,000 transcripts may take.
+// SQLite's is issue 11's 50 ms. PostgreSQL took about three times
+// SQLite's in the same runs: FTS4 ranks from the counts in its index,
+// while PostgreSQL's index holds no counts, so every match's tsvector is
+// read to count its hits (README, "Search").
+var searchBudget = map[sqldb.Dialect]time.Duration{sqldb.SQLite: 50 * time.Millisecond, sqldb.Postgres: 150 * time.Millisecond}
+
 // TestSearchTenThousandTranscripts times a search of the first page among
-// 10,000 transcripts (of 10 segments, to seed in seconds) against the 50 ms
-// budget: the median of 7 runs of each query, in CPU time of the process,
-// which other work on a shared machine inflates far less than wall time.
-// Under the race detector it checks the results and only logs the times.
+// 10,000 transcripts (of 10 segments, to seed in seconds) against the
+// budget, on each database: the median of 7 runs of each query, in CPU
+// time of the process and of its PostgreSQL server, which other work on a
+// shared machine inflates far less than wall time. Under the race
+// detector it checks the results and only logs the times.
 func TestSearchTenThousandTranscripts(t *testing.T) {
-	s, ann, vocab := searchCorpus(t, 10)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { testSearchTenThousandTranscripts(t, d) })
+	}
+}
+
+func testSearchTenThousandTranscripts(t *testing.T, d sqldb.Dialect) {
+	s, ann, vocab := searchCorpus(t, d, 10)
 	for name, q := range corpusQueries(vocab) {
 		query, err := store.ParseQuery(q)
 		if err != nil {
@@ -154,10 +205,10 @@ func TestSearchTenThousandTranscripts(t *testing.T) {
 		var took, cpus []time.Duration
 		var page store.SearchPage
 		for range 7 {
-			start, c0 := time.Now(), cpuTime()
+			start, c0 := time.Now(), cpuTime(t)
 			page, err = s.Search(context.Background(), ann.ID, query, 0, 20)
 			took = append(took, time.Since(start))
-			cpus = append(cpus, cpuTime()-c0)
+			cpus = append(cpus, cpuTime(t)-c0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,34 +227,67 @@ func TestSearchTenThousandTranscripts(t *testing.T) {
 				t.Fatalf("%s: another user's job %s", name, h.JobID)
 			}
 		}
-		if cpu > 50*time.Millisecond && !raceEnabled {
-			t.Errorf("%s: median %v of CPU, over the 50 ms budget", name, cpu)
+		if cpu > searchBudget[d] && !raceEnabled {
+			t.Errorf("%s: median %v of CPU, over the %v budget", name, cpu, searchBudget[d])
 		}
 	}
 }
 
 // BenchmarkSearch times each corpus query among 10,000 transcripts of
-// about three minutes (30 segments) each (make bench).
+// about three minutes (30 segments) each (make bench), on each database.
 func BenchmarkSearch(b *testing.B) {
-	s, ann, vocab := searchCorpus(b, 30)
-	for name, q := range corpusQueries(vocab) {
-		query, err := store.ParseQuery(q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := s.Search(context.Background(), ann.ID, query, 0, 20); err != nil {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			s, ann, vocab := searchCorpus(b, d, 30)
+			for name, q := range corpusQueries(vocab) {
+				query, err := store.ParseQuery(q)
+				if err != nil {
 					b.Fatal(err)
 				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if _, err := s.Search(context.Background(), ann.ID, query, 0, 20); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
 			}
 		})
 	}
 }
 
-// cpuTime is the CPU time the process has used so far.
-func cpuTime() time.Duration {
+// cpuTime is the CPU time the process and its children still running
+// (the tests' PostgreSQL server and its backends) have used so far. The
+// children's is read first, so reading it is not counted.
+func cpuTime(tb testing.TB) time.Duration {
+	children := descendantsCPU(tb, os.Getpid())
 	var r syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &r)
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+	return time.Duration(r.Utime.Nano()+r.Stime.Nano()) + children
+}
+
+// descendantsCPU adds up the time on a CPU, from /proc/PID/schedstat in
+// nanoseconds, of process pid's descendants.
+func descendantsCPU(tb testing.TB, pid int) time.Duration {
+	lists, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total time.Duration
+	for _, list := range lists {
+		raw, _ := os.ReadFile(list) // gone if the thread ended since
+		for _, field := range strings.Fields(string(raw)) {
+			child, err := strconv.Atoi(field)
+			if err != nil {
+				tb.Fatalf("%s: %v", list, err)
+			}
+			if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", child)); err == nil {
+				var ns int64
+				fmt.Sscan(string(stat), &ns)
+				total += time.Duration(ns)
+			}
+			total += descendantsCPU(tb, child)
+		}
+	}
+	return total
 }

@@ -4,13 +4,36 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"slices"
 )
 
 // SQLite's side of search: FTS4's search_index, kept in step by the
 // triggers of migrations/sqlite/0008, counts the hits in matchinfo.
 
-// rankSQLite scores the user's documents that match q from matchinfo.
-func (s *Store) rankSQLite(ctx context.Context, userID int64, q Query) ([]scoredDoc, error) {
+// rankSQLite scores the user's documents that match q from matchinfo,
+// and returns the size of them from the from'th, best first, and whether
+// more follow.
+func (s *Store) rankSQLite(ctx context.Context, userID int64, q Query, from, size int) ([]scoredDoc, bool, error) {
+	scored, err := s.scoreSQLite(ctx, userID, q)
+	if err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(scored, func(a, b scoredDoc) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return int(b.docid - a.docid)
+	})
+	from = min(from, len(scored))
+	to := min(from+size, len(scored))
+	return scored[from:to], to < len(scored), nil
+}
+
+// scoreSQLite scores each of the user's documents that match q.
+func (s *Store) scoreSQLite(ctx context.Context, userID int64, q Query) ([]scoredDoc, error) {
 	// The full-text table drives the join: the user filter is a lookup by
 	// docid per match, and matchinfo is computed only for the user's rows.
 	rows, err := s.reader.QueryContext(ctx, `SELECT d.docid, d.words, matchinfo(search_index, 'pcnax')

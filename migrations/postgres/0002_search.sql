@@ -30,8 +30,45 @@ CREATE TABLE search_documents (
     document tsvector NOT NULL
 );
 CREATE INDEX search_documents_document ON search_documents USING gin (document);
--- Ranking counts a user's documents and their average length.
-CREATE INDEX search_documents_user ON search_documents (user_id) INCLUDE (words);
+CREATE INDEX search_documents_user ON search_documents (user_id);
+
+-- Ranking weighs a match by the number of the user's documents and their
+-- average length; counting them per search cost more than finding a rare
+-- word. These statement triggers keep the sums in step with every write
+-- to search_documents, in its transaction. Each job-changing transaction
+-- has locked the change counter first (store.inChangeTx), so a user's row
+-- here adds no wait of its own.
+CREATE TABLE search_stats (
+    user_id   bigint PRIMARY KEY,
+    documents bigint NOT NULL,
+    words     bigint NOT NULL
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION search_stats_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE search_stats s SET documents = s.documents - o.documents, words = s.words - o.words
+        FROM (SELECT user_id, count(*) AS documents, sum(words) AS words FROM old_documents GROUP BY user_id) o
+        WHERE s.user_id = o.user_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO search_stats AS s (user_id, documents, words)
+            SELECT user_id, count(*), sum(words) FROM new_documents GROUP BY user_id ORDER BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET documents = s.documents + excluded.documents, words = s.words + excluded.words;
+    END IF;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER search_stats_insert AFTER INSERT ON search_documents
+    REFERENCING NEW TABLE AS new_documents FOR EACH STATEMENT EXECUTE FUNCTION search_stats_follow();
+CREATE TRIGGER search_stats_update AFTER UPDATE ON search_documents
+    REFERENCING OLD TABLE AS old_documents NEW TABLE AS new_documents FOR EACH STATEMENT EXECUTE FUNCTION search_stats_follow();
+CREATE TRIGGER search_stats_delete AFTER DELETE ON search_documents
+    REFERENCING OLD TABLE AS old_documents FOR EACH STATEMENT EXECUTE FUNCTION search_stats_follow();
 
 -- +goose Down
+DROP TABLE search_stats;
+DROP FUNCTION search_stats_follow;
 DROP TABLE search_documents;

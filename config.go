@@ -119,8 +119,8 @@ func dataDirSetting(p *string) settings.Setting {
 // shares.
 func databaseURLSetting(p *string) settings.Setting {
 	return settings.Setting{Env: "SCRIBE_DATABASE_URL", Flag: "database-url", Value: settings.String(p, ""),
-		Help: "PostgreSQL database, postgres://user:password@host/db; empty keeps SQLite in the data directory, " +
-			"which then holds only uploads and scratch files"}
+		Help: "PostgreSQL database for the app's state, postgres://user:password@host/db (the data directory then keeps " +
+			"uploads and scratch files); empty keeps SQLite in the data directory"}
 }
 
 // checkDatabaseURL says what is wrong with a SCRIBE_DATABASE_URL, without

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"scribe/pgtest"
 )
@@ -67,5 +68,28 @@ func TestOneStatementBothDatabases(t *testing.T) {
 				t.Fatalf("inserting a key twice: %v, not a unique violation", err)
 			}
 		})
+	}
+}
+
+// TestPostgresTimesInUTC: a time read back from PostgreSQL is in UTC, as
+// from SQLite, whatever the process's local zone.
+func TestPostgresTimesInUTC(t *testing.T) {
+	ctx := context.Background()
+	// A local zone that is not UTC, as on a server set to its own; the
+	// test runs alone, not in parallel.
+	defer func(local *time.Location) { time.Local = local }(time.Local)
+	time.Local = time.FixedZone("UTC-3", -3*3600)
+	pg, err := OpenPostgres(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.FixedZone("UTC+5", 5*3600))
+	var got time.Time
+	if err := pg.QueryRowContext(ctx, "SELECT $1::timestamptz", at).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(at) || got.Location() != time.UTC {
+		t.Fatalf("read %v, want %v in UTC", got, at.UTC())
 	}
 }

@@ -54,6 +54,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name string) (
 	}
 	t := APIToken{ID: random.ID("tok_"), UserID: userID, Name: name, Secret: TokenPrefix + rand.Text(), CreatedAt: s.Now().UTC()}
 	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
 			return err

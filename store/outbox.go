@@ -84,6 +84,9 @@ func (s *Store) CreateHookEndpoint(ctx context.Context, e HookEndpoint) (HookEnd
 	}
 	e.ID, e.CreatedAt = random.ID("ep_"), s.Now()
 	err = s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if err := lockUser(ctx, tx, e.UserID); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM hook_endpoints WHERE user_id = ?", e.UserID).Scan(&n); err != nil {
 			return err

@@ -16,8 +16,8 @@ import (
 // TestStoresShareOneDatabase opens two stores on one database, as two
 // replicas would, and has both move the same jobs at once: progress only
 // rises in the order of the change sequence, every change has its own
-// sequence number, a completion delivered to both is applied once, and of
-// two edits from the same revision one is saved.
+// sequence number, a completion delivered to both is applied once, of two
+// edits from the same revision one is saved, and a per-user limit holds.
 func TestStoresShareOneDatabase(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range storetest.Dialects {
@@ -120,6 +120,31 @@ func TestStoresShareOneDatabase(t *testing.T) {
 			wg.Wait()
 			if saved != 1 || stale != 1 {
 				t.Errorf("concurrent edits from one revision: %d saved, %d stale; want 1 and 1", saved, stale)
+			}
+
+			// More webhook endpoints than a user may have, asked for at once
+			// on both replicas: the limit holds.
+			made, refused := 0, 0
+			for i := range store.MaxHookEndpoints + 6 {
+				s := replicas[i%2]
+				wg.Go(func() {
+					_, err := s.CreateHookEndpoint(ctx, store.HookEndpoint{UserID: u.ID, URL: "https://hooks.example",
+						Secret: "whsec_eA==", Events: []job.Event{job.EventCompleted}})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						made++
+					case errors.Is(err, store.ErrTooManyHookEndpoints):
+						refused++
+					default:
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if made != store.MaxHookEndpoints || refused != 6 {
+				t.Errorf("%d endpoints made and %d refused; want %d and 6", made, refused, store.MaxHookEndpoints)
 			}
 		})
 	}

@@ -129,9 +129,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	return s.foldEmails(ctx)
 }
 
-// Dialect is the database's dialect.
-func (s *Store) Dialect() sqldb.Dialect { return s.writer.Dialect }
-
 func (s *Store) migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if s.writer.Dialect == sqldb.Postgres {
@@ -208,6 +205,18 @@ func (s *Store) inChangeTx(ctx context.Context, fn func(tx *sqldb.Tx) error) err
 // writer needs nothing.
 func forUpdate(tx *sqldb.Tx) string {
 	return onPostgres(tx, " FOR UPDATE")
+}
+
+// lockUser holds userID's row until the transaction ends, so that a count
+// of the user's things stays true until the transaction adds one (on
+// PostgreSQL; SQLite's one writer gives that already). NO KEY UPDATE
+// leaves rows that merely reference the user free to be written.
+func lockUser(ctx context.Context, tx *sqldb.Tx, userID int64) error {
+	if tx.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE", userID)
+	return err
 }
 
 // onPostgres is clause on PostgreSQL and nothing on SQLite: for row locks

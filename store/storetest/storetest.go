@@ -54,12 +54,16 @@ func OptionsOn(t testing.TB, d sqldb.Dialect) store.Options {
 // Dialects are the databases the store runs on, in the order Each tries them.
 var Dialects = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres}
 
-// Each runs test once per database, as subtests named after it, each with
-// a fresh store.
+// Each runs test once per database, as parallel subtests named after it,
+// each with a fresh store: most of a PostgreSQL subtest's time is the
+// server making and migrating its database, which overlaps others' work.
 func Each(t *testing.T, test func(t *testing.T, s *store.Store)) {
 	t.Helper()
 	for _, d := range Dialects {
-		t.Run(string(d), func(t *testing.T) { test(t, OpenOn(t, d)) })
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			test(t, OpenOn(t, d))
+		})
 	}
 }
 

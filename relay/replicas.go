@@ -13,10 +13,10 @@ import (
 // replica's browser streams see every replica's changes, and each active
 // job's upstream stream is followed by one replica at a time.
 
-// RescanEvery is how often, with replicas, each one looks for active jobs
+// rescanEvery is how often, with replicas, each one looks for active jobs
 // nobody follows: submitted by another replica, or followed by one that
-// died. A variable for tests.
-var RescanEvery = 10 * time.Second
+// died.
+const rescanEvery = 10 * time.Second
 
 // followChanges feeds the hub with the job changes of every replica,
 // this one's included, as the store notifies them, until ctx ends. Each

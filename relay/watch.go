@@ -65,7 +65,7 @@ func (r *Relay) schedule(ctx context.Context) {
 	defer ticker.Stop()
 	var rescan <-chan time.Time // other replicas' jobs, and those a dead one followed
 	if r.store.Notifies() {
-		t := time.NewTicker(RescanEvery)
+		t := time.NewTicker(rescanEvery)
 		defer t.Stop()
 		rescan = t.C
 	}

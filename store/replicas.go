@@ -63,7 +63,7 @@ type ChangeFeed struct {
 
 // Notifies reports whether FollowJobChanges tells of every replica's
 // changes: true on PostgreSQL.
-func (s *Store) Notifies() bool { return s.writer.Dialect == sqldb.Postgres }
+func (s *Store) Notifies() bool { return s.Dialect() == sqldb.Postgres }
 
 // FollowJobChanges feeds f with the job changes every replica commits,
 // through PostgreSQL's LISTEN on a connection of its own, reconnecting

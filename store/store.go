@@ -153,6 +153,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// Dialect says which database the store is on.
+func (s *Store) Dialect() sqldb.Dialect { return s.writer.Dialect }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

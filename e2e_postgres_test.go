@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,7 +19,7 @@ import (
 // with the embedded engine: real speech goes from upload to transcript,
 // the data directory holds no database, and an app started afresh on
 // another data directory and the same database finds the account and the
-// finished job.
+// finished job. Search finds the job by a word of its transcript.
 func TestPostgresEndToEnd(t *testing.T) {
 	db := pgtest.URL(t)
 	app := startApp(t, map[string]string{"SCRIBE_DATABASE_URL": db, "SCRIBE_ENGINE_WORKERS": "1"})
@@ -32,6 +33,23 @@ func TestPostgresEndToEnd(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(strings.ToLower(text), "tuesday") {
 		t.Fatalf("transcript: status %d, %q", status, text)
 	}
+	// Search finds it, as scripts ask for it (GET /search, JSON).
+	req, _ := http.NewRequest("GET", app.URL+"/search?q=TUESDAY", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := alice.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found struct {
+		Results []struct {
+			JobID string `json:"job_id"`
+		} `json:"results"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&found)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(found.Results) != 1 || found.Results[0].JobID != id {
+		t.Fatalf("search: status %d, %+v, %v", resp.StatusCode, found, err)
+	}
 	if _, err := os.Stat(filepath.Join(app.DataDir, "scribe.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the data directory holds a SQLite database: %v", err)
 	}
@@ -41,7 +59,7 @@ func TestPostgresEndToEnd(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(again.URL+"/login", url.Values{"email": {"alice@example.com"}, "password": {"correct horse battery"}})
+	resp, err = c.PostForm(again.URL+"/login", url.Values{"email": {"alice@example.com"}, "password": {"correct horse battery"}})
 	if err != nil {
 		t.Fatal(err)
 	}

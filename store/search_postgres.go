@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"scribe/sqldb"
@@ -37,7 +38,7 @@ type searchDoc struct {
 }
 
 // newSearchDoc makes a job's document from its names and its current
-// revision's result, invalid before it has one: the same columns SQLite's
+// revision's result (NULL before it has one): the same columns SQLite's
 // triggers write.
 func newSearchDoc(jobID string, userID int64, filename, name string, result sql.NullString) (searchDoc, error) {
 	d := searchDoc{jobID: jobID, userID: userID, filename: filename, starts: "[]"}
@@ -101,7 +102,7 @@ func tsvectorOf(filename, body string) (string, int32) {
 				order = append(order, l)
 			}
 			if len(l.positions) < maxTSPositions {
-				l.positions = append(l.positions, fmt.Sprint(pos)+weight)
+				l.positions = append(l.positions, strconv.Itoa(pos)+weight)
 			}
 		}
 		return n

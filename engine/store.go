@@ -10,7 +10,6 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
-	"github.com/pressly/goose/v3"
 
 	"scribe/engine/migrations"
 	"scribe/sqldb"
@@ -114,12 +113,8 @@ func openStore(ctx context.Context, databaseURL, path string, now func() time.Ti
 }
 
 func migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
-	p, err := goose.NewProvider(d.Goose(), db, migrations.For(d))
-	if err != nil {
-		return fmt.Errorf("store: unable to prepare migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: unable to migrate: %w", err)
+	if err := sqldb.Migrate(ctx, db, d, migrations.For(d)); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // Dialect names a database's SQL dialect.
@@ -56,6 +58,28 @@ func (d Dialect) Goose() goose.Dialect {
 		return goose.DialectPostgres
 	}
 	return goose.DialectSQLite3
+}
+
+// Migrate applies the migrations in fsys that db lacks. On PostgreSQL,
+// processes starting together (replicas, engine nodes) take turns under a
+// session lock: one migrates, the others then find nothing to do.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS) error {
+	var opts []goose.ProviderOption
+	if d == Postgres {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("unable to make the migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.Goose(), db, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("unable to load migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("unable to migrate: %w", err)
+	}
+	return nil
 }
 
 var rebound sync.Map // query text → its PostgreSQL form

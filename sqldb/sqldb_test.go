@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"scribe/pgtest"
@@ -91,5 +93,45 @@ func TestPostgresTimesInUTC(t *testing.T) {
 	}
 	if !got.Equal(at) || got.Location() != time.UTC {
 		t.Fatalf("read %v, want %v in UTC", got, at.UTC())
+	}
+}
+
+// TestMigrateTogether: four processes' worth of pools migrating one
+// PostgreSQL database at once all succeed, and the schema is made once.
+func TestMigrateTogether(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	fsys := fstest.MapFS{
+		"0001_a.sql": {Data: []byte("-- +goose Up\nCREATE TABLE a (n int);\nCREATE TYPE mood AS ENUM ('ok');\n")},
+		"0002_b.sql": {Data: []byte("-- +goose Up\nINSERT INTO a VALUES (1);\n")},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			db, err := OpenPostgres(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			errs <- Migrate(ctx, db, Postgres, fsys)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM a").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows, %v; want the second migration run once", n, err)
 	}
 }

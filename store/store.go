@@ -15,8 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"scribe/job"
 	"scribe/migrations"
@@ -133,22 +131,8 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	var opts []goose.ProviderOption
-	if s.writer.Dialect == sqldb.Postgres {
-		// Replicas starting together take turns: one migrates, the
-		// others then find nothing to do.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("store: unable to make the migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	p, err := goose.NewProvider(s.writer.Dialect.Goose(), s.writer.DB, migrations.For(s.writer.Dialect), opts...)
-	if err != nil {
-		return fmt.Errorf("store: unable to load migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: unable to migrate: %w", err)
+	if err := sqldb.Migrate(ctx, s.writer.DB, s.writer.Dialect, migrations.For(s.writer.Dialect)); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,7 +56,10 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pg, err := pglocal.Start(filepath.Join(abs, "postgres"), pglocal.Options{})
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return err
+	}
+	pg, err := pglocal.Start(postgresDir(abs), pglocal.Options{})
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func run(ctx context.Context, args []string) error {
 		go func() { failed <- s.Serve(ln) }()
 	}
 	fmt.Printf("cluster: app on http://%s (replicas %s, %s), engine on http://%s (nodes %s, %s), PostgreSQL in %s\n",
-		*appAddr, apps[0].Host, apps[1].Host, *engineAddr, engines[0].Host, engines[1].Host, filepath.Join(abs, "postgres"))
+		*appAddr, apps[0].Host, apps[1].Host, *engineAddr, engines[0].Host, engines[1].Host, postgresDir(abs))
 	select {
 	case <-ctx.Done():
 	case err = <-failed:
@@ -138,6 +143,18 @@ func run(ctx context.Context, args []string) error {
 		s.Shutdown(sctx) //nolint:errcheck // stopping anyway
 	}
 	return err
+}
+
+// postgresDir is where the cluster's PostgreSQL keeps its files. Run by
+// root, PostgreSQL runs as the postgres user, who may not reach dir (under
+// /root, say), so its files go in that user's home instead, in a directory
+// named after dir.
+func postgresDir(dir string) string {
+	if os.Geteuid() != 0 {
+		return filepath.Join(dir, "postgres")
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return "/var/lib/postgresql/scribe-cluster-" + hex.EncodeToString(sum[:4])
 }
 
 // stopAll sends SIGTERM to every process and waits for them to drain.

@@ -66,7 +66,8 @@ func (d Dialect) Goose() goose.Dialect {
 func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS) error {
 	var opts []goose.ProviderOption
 	if d == Postgres {
-		locker, err := lock.NewPostgresSessionLocker()
+		// Asked every second (goose's default is every 5 s), for 5 min.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("unable to make the migration lock: %w", err)
 		}

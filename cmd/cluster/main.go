@@ -6,6 +6,9 @@
 //
 //	app      http://127.0.0.1:8080  → replicas on :8090 and :8091
 //	engine   http://127.0.0.1:8081  → nodes on :8092 and :8093
+//
+// Run by root, PostgreSQL's files go under /var/lib/postgresql (see
+// postgresDir).
 package main
 
 import (
@@ -49,8 +52,13 @@ func run(ctx context.Context, args []string) error {
 	bin := fs.String("scribe", "./bin/scribe", "the scribe binary to run")
 	appAddr := fs.String("addr", "127.0.0.1:8080", "the app's load balancer")
 	engineAddr := fs.String("engine-addr", "127.0.0.1:8081", "the engines' load balancer")
+	ports := fs.String("ports", "8090,8091,8092,8093", "loopback ports of the two replicas, then the two engine nodes")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var port [4]int
+	if n, _ := fmt.Sscanf(*ports, "%d,%d,%d,%d", &port[0], &port[1], &port[2], &port[3]); n != 4 {
+		return fmt.Errorf("-ports %q: want four ports, comma-separated", *ports)
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -92,7 +100,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	var engines, apps []*url.URL
 	for i := range 2 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 8092+i)
+		addr := fmt.Sprintf("127.0.0.1:%d", port[2+i])
 		if err := start(fmt.Sprintf("engine-%d", i+1), "engine",
 			"SCRIBE_ENGINE_ADDR="+addr,
 			"SCRIBE_ENGINE_DATA_DIR="+filepath.Join(abs, fmt.Sprintf("engine-%d", i+1)),
@@ -103,8 +111,15 @@ func run(ctx context.Context, args []string) error {
 		}
 		engines = append(engines, &url.URL{Scheme: "http", Host: addr})
 	}
+	// The replicas register their webhook with the engine at start: let
+	// the engines come up first.
+	for _, e := range engines {
+		if err := awaitListening(ctx, e.Host); err != nil {
+			return err
+		}
+	}
 	for i := range 2 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 8090+i)
+		addr := fmt.Sprintf("127.0.0.1:%d", port[i])
 		if err := start(fmt.Sprintf("app-%d", i+1), "serve",
 			"SCRIBE_ADDR="+addr,
 			"SCRIBE_PUBLIC_URL=http://"+*appAddr,
@@ -143,6 +158,24 @@ func run(ctx context.Context, args []string) error {
 		s.Shutdown(sctx) //nolint:errcheck // stopping anyway
 	}
 	return err
+}
+
+// awaitListening waits up to a minute for something to listen on addr.
+func awaitListening(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nothing listens on %s: %w", addr, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // postgresDir is where the cluster's PostgreSQL keeps its files. Run by

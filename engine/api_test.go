@@ -59,7 +59,9 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-func TestCreateTranscription(t *testing.T) {
+func TestCreateTranscription(t *testing.T) { onBothBackends(t, testCreateTranscription) }
+
+func testCreateTranscription(t *testing.T) {
 	e := startEngine(t, nil)
 	before := time.Now().Add(-time.Second)
 	status, body := e.submit(clips.short, map[string]string{"metadata": "meeting 7", "language": "en-US"}, nil)
@@ -179,7 +181,9 @@ func TestCreateTranscriptionBadInput(t *testing.T) {
 	})
 }
 
-func TestUnknownIDsAndRoutes(t *testing.T) {
+func TestUnknownIDsAndRoutes(t *testing.T) { onBothBackends(t, testUnknownIDsAndRoutes) }
+
+func testUnknownIDsAndRoutes(t *testing.T) {
 	e := startEngine(t, nil)
 	for _, p := range []struct{ method, path, code string }{
 		{http.MethodGet, "/v1/transcriptions/tr_0123456789abcdef", deepscript.CodeNotFound},
@@ -197,7 +201,9 @@ func TestUnknownIDsAndRoutes(t *testing.T) {
 	}
 }
 
-func TestDeleteTranscription(t *testing.T) {
+func TestDeleteTranscription(t *testing.T) { onBothBackends(t, testDeleteTranscription) }
+
+func testDeleteTranscription(t *testing.T) {
 	t.Run("Completed", func(t *testing.T) {
 		e := startEngine(t, nil)
 		tr := e.mustSubmit(clips.short, nil)
@@ -253,7 +259,9 @@ func TestDeleteTranscription(t *testing.T) {
 	})
 }
 
-func TestIdempotencyKey(t *testing.T) {
+func TestIdempotencyKey(t *testing.T) { onBothBackends(t, testIdempotencyKey) }
+
+func testIdempotencyKey(t *testing.T) {
 	clock := &testClock{}
 	e := startEngine(t, func(c *Config) { c.Now = clock.Now })
 	key := http.Header{"Idempotency-Key": {"upload-42"}}

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"scribe/engine/speech"
 	"scribe/settings"
+	"scribe/sqldb"
 )
 
 // Recognizer kinds accepted by Config.RecognizerKind.
@@ -21,13 +24,26 @@ const (
 // the SCRIBE_ENGINE_* variables, then from flags of the same meaning.
 type Config struct {
 	Addr           string          // listen address; "127.0.0.1:0" picks a free port
-	DataDir        string          // holds engine.db and the uploaded audio
+	DataDir        string          // holds engine.db and the uploaded audio (by default)
 	APIKey         string          // the Bearer key every request must carry
 	Workers        int             // jobs run at once
 	WebhookRetry   []time.Duration // delays between delivery attempts, then give up
 	WebhookTimeout time.Duration   // per delivery attempt
 	MaxUploadBytes int64           // largest accepted audio file
 	MaxQueued      int             // jobs waiting to be processed before creates get 429; 0 = no cap
+
+	// DatabaseURL, when set (postgres://…), holds the engine's state in
+	// PostgreSQL instead of DataDir/engine.db, shared by every node
+	// pointed at it; StorageURL (file:///dir), when set, is where the
+	// uploaded audio goes instead of DataDir/audio: a directory every
+	// node can read. Nodes with their own DataDir and the same two URLs
+	// form one engine.
+	DatabaseURL string
+	StorageURL  string
+	// Lease is how long a node's claim on a job lasts without renewal (it
+	// is renewed every third of it): after a node dies, its job waits
+	// this long before another node runs it.
+	Lease time.Duration
 
 	// BalanceSeconds is the audio seconds the account may submit (0 =
 	// unlimited); BalanceLowSeconds the threshold for balance.low (0 =
@@ -75,6 +91,12 @@ func (c *Config) table() *settings.Table {
 			Help: "listen address"},
 		settings.Setting{Env: "SCRIBE_ENGINE_DATA_DIR", Flag: "data-dir", Value: settings.String(&c.DataDir, "./data/engine"),
 			Help: "directory for the database and audio"},
+		settings.Setting{Env: "SCRIBE_ENGINE_DATABASE_URL", Flag: "database-url", Value: settings.String(&c.DatabaseURL, ""),
+			Help: "postgres://… URL of a database shared by several engine nodes; empty = SQLite in the data dir"},
+		settings.Setting{Env: "SCRIBE_ENGINE_STORAGE_URL", Flag: "storage-url", Value: settings.String(&c.StorageURL, ""),
+			Help: "file:///dir for uploaded audio, shared by every engine node; empty = the data dir's audio directory"},
+		settings.Setting{Env: "SCRIBE_ENGINE_LEASE", Flag: "lease", Value: settings.Duration(&c.Lease, 30*time.Second),
+			Help: "how long a node's claim on a job lasts unless renewed; a dead node's job is retried after it"},
 		settings.Setting{Env: "SCRIBE_ENGINE_API_KEY", Flag: "api-key", Value: settings.String(&c.APIKey, ""),
 			Help: "Bearer API key clients must send (required)"},
 		settings.Setting{Env: "SCRIBE_ENGINE_WORKERS", Flag: "workers", Value: settings.Int(&c.Workers, runtime.NumCPU()),
@@ -101,6 +123,31 @@ func (c *Config) table() *settings.Table {
 	)
 }
 
+// AudioDir is where uploaded audio is kept: the storage URL's directory,
+// or DataDir/audio.
+func (c Config) AudioDir() string {
+	if dir, err := storageDir(c.StorageURL); err == nil && dir != "" {
+		return dir
+	}
+	return filepath.Join(c.DataDir, "audio")
+}
+
+// storageDir is the directory a file:///dir storage URL names; "" for an
+// empty URL.
+func storageDir(rawURL string) (string, error) {
+	if rawURL == "" {
+		return "", nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("storage URL: %w", err)
+	}
+	if u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) {
+		return "", fmt.Errorf("storage URL: want file:///absolute/dir, got %q", rawURL)
+	}
+	return filepath.Clean(u.Path), nil
+}
+
 // LoadConfig returns DefaultConfig overridden by the SCRIBE_ENGINE_*
 // variables that getenv reports non-empty, then by the flags in args. -h
 // writes the usage to stdout and returns flag.ErrHelp.
@@ -122,6 +169,15 @@ func (c Config) Validate() error {
 	}
 	if c.APIKey == "" {
 		bad("API key is required (SCRIBE_ENGINE_API_KEY)")
+	}
+	if _, err := sqldb.DialectOf(c.DatabaseURL); err != nil {
+		bad("%v", err)
+	}
+	if _, err := storageDir(c.StorageURL); err != nil {
+		bad("%v", err)
+	}
+	if c.Lease < 100*time.Millisecond {
+		bad("lease must be at least 100ms, not %s", c.Lease)
 	}
 	if c.Workers < 1 {
 		bad("workers must be at least 1, not %d", c.Workers)

@@ -26,7 +26,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.Addr != "127.0.0.1:8081" || c.DataDir != "./data/engine" || c.APIKey != "" || c.Workers != runtime.NumCPU() ||
 			c.MaxUploadBytes != 2<<30 || c.BalanceSeconds != 0 || c.BalanceLowSeconds != 0 || c.RecognizerKind != RecognizerPocketsphinx ||
-			c.WebhookTimeout != 15*time.Second || c.PingInterval != 10*time.Second || c.MaxQueued != 1000 {
+			c.WebhookTimeout != 15*time.Second || c.PingInterval != 10*time.Second || c.MaxQueued != 1000 ||
+			c.DatabaseURL != "" || c.StorageURL != "" || c.Lease != 30*time.Second {
 			t.Errorf("defaults %+v", c)
 		}
 		if got, want := fmt.Sprint(c.WebhookRetry), "[5s 5m0s 30m0s 2h0m0s 5h0m0s 10h0m0s]"; got != want {
@@ -34,6 +35,9 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "API key") {
 			t.Errorf("Validate without a key: %v, want an API key error", err)
+		}
+		if got, want := c.AudioDir(), "data/engine/audio"; got != want {
+			t.Errorf("audio dir %s, want %s", got, want)
 		}
 	})
 	env := map[string]string{
@@ -50,6 +54,9 @@ func TestLoadConfig(t *testing.T) {
 		"SCRIBE_ENGINE_RECOGNIZER_URL":      "http://127.0.0.1:8000",
 		"SCRIBE_ENGINE_RECOGNIZER_KEY":      "rk",
 		"SCRIBE_ENGINE_RECOGNIZER_MODEL":    "whisper-1",
+		"SCRIBE_ENGINE_DATABASE_URL":        "postgres://engine@db.internal/engine",
+		"SCRIBE_ENGINE_STORAGE_URL":         "file:///srv/engine-audio",
+		"SCRIBE_ENGINE_LEASE":               "10s",
 	}
 	t.Run("Env", func(t *testing.T) {
 		c, err := load(nil, env)
@@ -60,6 +67,10 @@ func TestLoadConfig(t *testing.T) {
 			c.MaxUploadBytes != 1000 || c.MaxQueued != 0 || c.BalanceSeconds != 3600 || c.BalanceLowSeconds != 600 ||
 			c.RecognizerKind != "http" || c.RecognizerURL != "http://127.0.0.1:8000" || c.RecognizerKey != "rk" || c.RecognizerModel != "whisper-1" {
 			t.Errorf("config %+v", c)
+		}
+		if c.DatabaseURL != "postgres://engine@db.internal/engine" || c.StorageURL != "file:///srv/engine-audio" ||
+			c.Lease != 10*time.Second || c.AudioDir() != "/srv/engine-audio" {
+			t.Errorf("cluster settings %+v, audio dir %s", c, c.AudioDir())
 		}
 		if got, want := fmt.Sprint(c.WebhookRetry), "[10ms 1s]"; got != want {
 			t.Errorf("webhook retry %s, want %s", got, want)
@@ -86,7 +97,8 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatalf("err = %v, want flag.ErrHelp", err)
 		}
 		for _, want := range []string{"Usage: scribe engine [flags]", "(SCRIBE_ENGINE_API_KEY)",
-			"(SCRIBE_ENGINE_WEBHOOK_RETRY, default 5s,5m,30m,2h,5h,10h)", "(SCRIBE_ENGINE_RECOGNIZER, default pocketsphinx)"} {
+			"(SCRIBE_ENGINE_WEBHOOK_RETRY, default 5s,5m,30m,2h,5h,10h)", "(SCRIBE_ENGINE_RECOGNIZER, default pocketsphinx)",
+			"(SCRIBE_ENGINE_DATABASE_URL)", "(SCRIBE_ENGINE_STORAGE_URL)", "(SCRIBE_ENGINE_LEASE, default 30s)"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("usage lacks %q:\n%s", want, out.String())
 			}
@@ -132,6 +144,10 @@ func TestLoadConfig(t *testing.T) {
 			"NegativeMaxQueued": {func(c *Config) { c.MaxQueued = -1 }, "max queued must not be negative, not -1"},
 			"UnknownRecognizer": {func(c *Config) { c.RecognizerKind = "whisper" }, `unknown recognizer "whisper"`},
 			"HTTPWithoutURL":    {func(c *Config) { c.RecognizerKind = RecognizerHTTP }, "the http recognizer needs a URL"},
+			"MySQLDatabase":     {func(c *Config) { c.DatabaseURL = "mysql://db/engine" }, `want postgres://…, got scheme "mysql"`},
+			"S3Storage":         {func(c *Config) { c.StorageURL = "s3://bucket/audio" }, "want file:///absolute/dir"},
+			"RelativeStorage":   {func(c *Config) { c.StorageURL = "file:audio" }, "want file:///absolute/dir"},
+			"ShortLease":        {func(c *Config) { c.Lease = 10 * time.Millisecond }, "lease must be at least 100ms"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				c := DefaultConfig()

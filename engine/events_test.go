@@ -28,7 +28,9 @@ func checkSequence(t *testing.T, events []sseEvent, first int) {
 	}
 }
 
-func TestEventsStream(t *testing.T) {
+func TestEventsStream(t *testing.T) { onBothBackends(t, testEventsStream) }
+
+func testEventsStream(t *testing.T) {
 	// ~2.5 s of audio at 150 ms per second: a few progress events.
 	e := startEngine(t, func(c *Config) { c.Recognizer = &scripted{perSecond: 300 * time.Millisecond} })
 	tr := e.mustSubmit(clips.short, nil)
@@ -105,7 +107,9 @@ func TestEventsStream(t *testing.T) {
 	}
 }
 
-func TestEventsResumeLive(t *testing.T) {
+func TestEventsResumeLive(t *testing.T) { onBothBackends(t, testEventsResumeLive) }
+
+func testEventsResumeLive(t *testing.T) {
 	gate := make(chan struct{})
 	e := startEngine(t, func(c *Config) {
 		c.Recognizer = &scripted{perSecond: 100 * time.Millisecond, gate: gate}

@@ -26,6 +26,7 @@ import (
 
 	"scribe/deepscript"
 	"scribe/engine/speech"
+	"scribe/pgtest"
 )
 
 const testAPIKey = "sk_test_engine"
@@ -44,6 +45,9 @@ var clips struct {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(nodeProcessEnv) == "1" {
+		os.Exit(runNodeProcess())
+	}
 	code, err := runTests(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -65,7 +69,7 @@ func runTests(m *testing.M) (int, error) {
 	if err := makeClips(dir); err != nil {
 		return 0, err
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	closeSharedPocketsphinx()
 	return code, nil
 }
@@ -155,10 +159,13 @@ type scripted struct {
 	err       error
 	text      string
 	calls     atomic.Int32
+	active    atomic.Int32 // calls not returned yet
 }
 
 func (s *scripted) Recognize(ctx context.Context, pcm io.Reader, progress func(float64)) (speech.Transcript, error) {
 	call := s.calls.Add(1)
+	s.active.Add(1)
+	defer s.active.Add(-1)
 	buf := make([]byte, 2*speech.SampleRate)
 	samples := 0
 	for {
@@ -208,12 +215,17 @@ func (s *scripted) Recognize(ctx context.Context, pcm io.Reader, progress func(f
 
 func (s *scripted) Close() error { return nil }
 
-// testEngine is a running engine and a client for it.
+// testEngine is a running engine and a client for it. Server is nil for
+// an engine running as another process (startNode).
 type testEngine struct {
 	*Server
-	t   *testing.T
-	cfg Config
+	t    *testing.T
+	cfg  Config
+	base string // the engine's URL
 }
+
+// URL is the engine's base URL.
+func (e *testEngine) URL() string { return e.base }
 
 // startEngine starts an engine on a free port with test defaults (a fast
 // scripted recognizer, one worker, millisecond webhook retries), changed by
@@ -228,6 +240,7 @@ func startEngine(t *testing.T, mod func(*Config)) *testEngine {
 	cfg.WebhookRetry = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
 	cfg.WebhookTimeout = 2 * time.Second
 	cfg.Recognizer = &scripted{}
+	cfg.DatabaseURL = databaseFor(t)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -247,7 +260,7 @@ func startEngineWith(t *testing.T, cfg Config) *testEngine {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return &testEngine{Server: srv, t: t, cfg: cfg}
+	return &testEngine{Server: srv, t: t, cfg: cfg, base: srv.URL()}
 }
 
 // testLogger writes the engine's log into the test's log.
@@ -561,7 +574,7 @@ func (e *testEngine) readEvents(id, lastEventID string, timeout time.Duration, s
 // audioFiles lists the uploaded audio kept in the engine's data dir.
 func (e *testEngine) audioFiles() []string {
 	e.t.Helper()
-	entries, err := os.ReadDir(filepath.Join(e.cfg.DataDir, "audio"))
+	entries, err := os.ReadDir(e.cfg.AudioDir())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -99,3 +99,21 @@ func (h *hub) Close() {
 		}
 	}
 }
+
+// Watched reports whether a job has live subscribers.
+func (h *hub) Watched(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[id]) > 0
+}
+
+// WatchedJobs lists the jobs that have live subscribers.
+func (h *hub) WatchedJobs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]string, 0, len(h.subs))
+	for id := range h.subs {
+		ids = append(ids, id)
+	}
+	return ids
+}

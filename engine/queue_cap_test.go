@@ -83,7 +83,9 @@ func TestQueueCap(t *testing.T) {
 
 // TestQueueCapConcurrent sends eight creates at once to an empty queue
 // capped at two: the count in the creating transaction lets exactly two in.
-func TestQueueCapConcurrent(t *testing.T) {
+func TestQueueCapConcurrent(t *testing.T) { onBothBackends(t, testQueueCapConcurrent) }
+
+func testQueueCapConcurrent(t *testing.T) {
 	rec := &scripted{gate: make(chan struct{})}
 	defer close(rec.gate)
 	e := startEngine(t, func(c *Config) { c.Recognizer = rec; c.MaxQueued = 2 })

@@ -125,7 +125,9 @@ func TestRestartReleasesInFlightDelivery(t *testing.T) {
 	}
 }
 
-func TestShutdownLeavesNoGoroutines(t *testing.T) {
+func TestShutdownLeavesNoGoroutines(t *testing.T) { onBothBackends(t, testShutdownLeavesNoGoroutines) }
+
+func testShutdownLeavesNoGoroutines(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	time.Sleep(50 * time.Millisecond)
 	baseline := runtime.NumGoroutine()
@@ -133,11 +135,12 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	gate := make(chan struct{})
 	cfg := testConfig(t, t.TempDir())
 	cfg.Recognizer = &scripted{gate: gate}
+	cfg.DatabaseURL = databaseFor(t)
 	srv, err := Start(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEngine{Server: srv, t: t, cfg: cfg}
+	e := &testEngine{Server: srv, t: t, cfg: cfg, base: srv.URL()}
 	rc := newReceiver(t)
 	rc.setSecret(e.registerWebhook(rc.URL, deepscript.EventCompleted).Secret)
 	tr := e.mustSubmit(clips.short, map[string]string{"webhook_url": rc.URL})

@@ -2,8 +2,11 @@
 // contract (docs/deepscript-api.md) served over HTTP from the scribe
 // binary, transcribing offline with a speech.Recognizer. Its state (jobs,
 // SSE history, webhook outbox, idempotency keys, balance) lives in its own
-// SQLite file so queued work and undelivered webhooks survive a restart.
-// README.md records the choices the contract leaves open.
+// SQLite file so queued work and undelivered webhooks survive a restart,
+// or in PostgreSQL shared by several engine nodes, which take jobs from
+// one queue under renewed leases and pass changes to each other's SSE
+// streams with LISTEN/NOTIFY. README.md records the choices the contract
+// leaves open and how the nodes share the work.
 package engine
 
 import (
@@ -20,6 +23,7 @@ import (
 
 	"scribe/dirlock"
 	"scribe/engine/speech"
+	"scribe/random"
 )
 
 // Server is a running engine: HTTP listener, workers and webhook deliverer.
@@ -63,9 +67,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		}
 	}()
 
-	audioDir := filepath.Join(cfg.DataDir, "audio")
-	if err := os.MkdirAll(audioDir, 0o700); err != nil {
+	audioDir := cfg.AudioDir()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: unable to create data dir: %w", err)
+	}
+	if err := os.MkdirAll(audioDir, 0o700); err != nil {
+		return nil, fmt.Errorf("engine: unable to create audio dir: %w", err)
 	}
 	// Before anything else: a second engine on this directory would reset
 	// the running one's job claims.
@@ -73,14 +80,20 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		return nil, err
 	}
 	closers = append(closers, s.lock.Release)
-	if s.store, err = openStore(ctx, filepath.Join(cfg.DataDir, "engine.db"), cfg.Now); err != nil {
+	owner, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if s.store, err = openStore(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "engine.db"), cfg.Now); err != nil {
 		return nil, err
 	}
 	closers = append(closers, s.store.Close)
 	s.store.grantSeconds, s.store.lowSeconds = cfg.BalanceSeconds, cfg.BalanceLowSeconds
 	s.store.maxQueued = cfg.MaxQueued
-	// Jobs a previous process was running start again from the beginning.
-	if err := s.store.ReleaseAll(ctx); err != nil {
+	s.store.owner, s.store.lease = owner, cfg.Lease
+	// Jobs a previous run of this node was running start again from the
+	// beginning.
+	if err := s.store.ReleaseOwned(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.sweepAudio(ctx, audioDir); err != nil {
@@ -101,7 +114,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	closers = append(closers, s.listener.Close)
 
 	outbox := newDeliverer(s.store, cfg.WebhookRetry, cfg.WebhookTimeout, logger)
-	workers := newWorkerPool(s.store, s.hub, s.recognizer, outbox, cfg.Workers, logger)
+	workers := newWorkerPool(s.store, s.hub, s.recognizer, outbox, audioDir, cfg.Workers, logger)
 	a := &api{cfg: cfg, log: logger, store: s.store, hub: s.hub, audioDir: audioDir, workers: workers, outbox: outbox}
 	s.handler = a.routes()
 	s.http = &http.Server{
@@ -118,12 +131,16 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	s.bg.Go(func() { workers.Run(bgCtx) }) //nolint:errcheck // returns nil
 	s.bg.Go(func() { outbox.Run(bgCtx) })  //nolint:errcheck // returns nil
 	s.bg.Go(func() { runJanitor(bgCtx, s.store, logger) })
+	if cfg.DatabaseURL != "" {
+		s.bg.Go(func() { runListener(bgCtx, cfg.DatabaseURL, s.store, s.hub, workers, logger) })
+	}
 	s.bg.Go(func() {
 		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)
 		}
 	})
-	logger.Info("engine listening", "addr", s.listener.Addr().String(), "workers", cfg.Workers)
+	logger.Info("engine listening", "addr", s.listener.Addr().String(), "workers", cfg.Workers,
+		"node", owner, "database", string(s.store.dialect), "audio_dir", audioDir)
 	return s, nil
 }
 
@@ -146,24 +163,64 @@ func openRecognizer(cfg Config) (speech.Recognizer, error) {
 	return nil, fmt.Errorf("engine: unknown recognizer %q", cfg.RecognizerKind)
 }
 
+// sharedSweepAge is how long an unknown audio file in shared storage must
+// have been left alone before a starting node removes it: younger, it may
+// be an upload another node is receiving.
+const sharedSweepAge = time.Hour
+
 // sweepAudio removes audio files no job refers to: uploads cut short by a
 // crash.
 func (s *Server) sweepAudio(ctx context.Context, dir string) error {
-	known, err := s.store.AudioPaths(ctx)
+	stored, err := s.store.AudioPaths(ctx)
 	if err != nil {
 		return err
+	}
+	known := make(map[string]bool, len(stored))
+	for p := range stored {
+		known[audioFile(dir, p)] = true
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("engine: unable to list audio: %w", err)
 	}
 	for _, e := range entries {
+		if s.cfg.DatabaseURL != "" {
+			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < sharedSweepAge {
+				continue
+			}
+		}
 		if p := filepath.Join(dir, e.Name()); !known[p] {
 			s.log.Info("removing orphaned audio", "path", p)
 			os.Remove(p)
 		}
 	}
 	return nil
+}
+
+// audioFile is the path of a job's stored audio_path: relative to the
+// storage directory, so it is valid on every node whatever the mount
+// point, or absolute in rows written before that.
+func audioFile(dir, stored string) string {
+	if filepath.IsAbs(stored) {
+		return stored
+	}
+	return filepath.Join(dir, stored)
+}
+
+// nodeID names this node in job leases. It is kept in the data directory,
+// so a restarted node knows the leases of its previous run (ReleaseOwned);
+// the directory lock makes it one process's at a time.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	host, _ := os.Hostname()
+	id := random.ID(host + "-")
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
+		return "", fmt.Errorf("engine: unable to save the node id: %w", err)
+	}
+	return id, nil
 }
 
 // URL is the base URL clients use, e.g. "http://127.0.0.1:8081".

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
 
 	"scribe/engine/migrations"
+	"scribe/sqldb"
 )
 
 // Store errors that handlers map to contract codes.
@@ -22,16 +24,28 @@ var (
 	errInsufficientBalance = errors.New("store: insufficient balance")
 	errWebhookNotFound     = errors.New("store: webhook url not registered")
 	errQueueFull           = errors.New("store: the queue is full")
+	errLeaseLost           = errors.New("store: the job is no longer this node's")
 )
 
 // idempotencyTTL is how long an Idempotency-Key maps to its transcription.
 const idempotencyTTL = 24 * time.Hour
 
-// store is the engine's durable state in one SQLite file. Public methods own
-// their transaction; helpers that take a *sql.Tx do not commit.
+// store is the engine's durable state: one SQLite file, or a PostgreSQL
+// database shared by several engine nodes. Public methods own their
+// transaction; helpers that take a *sqldb.Tx do not commit.
 type store struct {
-	writer *sql.DB // one connection: SQLite has one writer at a time
-	reader *sql.DB // many read-only connections, concurrent thanks to WAL
+	// On SQLite, writer is one connection (one writer at a time) and
+	// reader many read-only ones, concurrent thanks to WAL; on PostgreSQL
+	// both are the same pool.
+	writer sqldb.DB
+	reader sqldb.DB
+	// dialect is the database's; the few statements that differ ask it.
+	dialect sqldb.Dialect
+
+	// owner names this node in job leases; lease is how long a claim
+	// lasts unless renewed.
+	owner string
+	lease time.Duration
 
 	// now is the clock, in UTC; tests replace it.
 	now func() time.Time
@@ -45,9 +59,30 @@ type store struct {
 	maxQueued int
 }
 
-// openStore opens (creating if needed) the database at path and applies
-// the embedded migrations.
-func openStore(ctx context.Context, path string, now func() time.Time) (*store, error) {
+// openStore opens the PostgreSQL database at databaseURL or, when it is
+// empty, the SQLite file at path (creating it if needed), and applies the
+// embedded migrations of its dialect.
+func openStore(ctx context.Context, databaseURL, path string, now func() time.Time) (*store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	// Every time the store hands out (webhook payloads included) is UTC,
+	// as the contract wants, whatever the local zone or the given clock,
+	// and in whole milliseconds like the times it stores.
+	utcNow := func() time.Time { return now().UTC().Truncate(time.Millisecond) }
+	if databaseURL != "" {
+		db, err := sqldb.OpenPostgres(ctx, databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		if err := migrate(ctx, db, sqldb.Postgres); err != nil {
+			db.Close()
+			return nil, err
+		}
+		pool := sqldb.DB{DB: db, Dialect: sqldb.Postgres}
+		return &store{writer: pool, reader: pool, dialect: sqldb.Postgres, now: utcNow}, nil
+	}
+
 	// _txlock=immediate makes BEGIN take the write lock up front, so a
 	// read-then-write transaction never fails half way with "database is
 	// locked"; busy_timeout makes waiters queue instead of failing.
@@ -60,7 +95,7 @@ func openStore(ctx context.Context, path string, now func() time.Time) (*store, 
 	}
 	writer.SetMaxOpenConns(1)
 	writer.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, writer); err != nil {
+	if err := migrate(ctx, writer, sqldb.SQLite); err != nil {
 		writer.Close()
 		return nil, err
 	}
@@ -70,18 +105,16 @@ func openStore(ctx context.Context, path string, now func() time.Time) (*store, 
 		return nil, fmt.Errorf("store: unable to open %s for reading: %w", path, err)
 	}
 	reader.SetMaxOpenConns(4)
-	if now == nil {
-		now = time.Now
-	}
-	// Every time the store hands out (webhook payloads included) is UTC,
-	// as the contract wants, whatever the local zone or the given clock,
-	// and in whole milliseconds like the times it stores.
-	utcNow := func() time.Time { return now().UTC().Truncate(time.Millisecond) }
-	return &store{writer: writer, reader: reader, now: utcNow}, nil
+	return &store{
+		writer:  sqldb.DB{DB: writer, Dialect: sqldb.SQLite},
+		reader:  sqldb.DB{DB: reader, Dialect: sqldb.SQLite},
+		dialect: sqldb.SQLite,
+		now:     utcNow,
+	}, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+func migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
+	p, err := goose.NewProvider(d.Goose(), db, migrations.For(d))
 	if err != nil {
 		return fmt.Errorf("store: unable to prepare migrations: %w", err)
 	}
@@ -91,9 +124,35 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *store) Close() error {
+	if s.dialect == sqldb.Postgres {
+		return s.writer.Close()
+	}
 	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// forUpdate is appended to a SELECT in a write transaction to lock the
+// rows it reads. On PostgreSQL, where nodes write at once, it makes a
+// read-then-write atomic; SQLite's write transactions already hold the
+// whole database (_txlock=immediate).
+func (s *store) forUpdate() string {
+	if s.dialect == sqldb.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// skipLocked is forUpdate for a claim: rows another node is claiming are
+// passed over rather than waited for.
+func (s *store) skipLocked(of ...string) string {
+	if s.dialect != sqldb.Postgres {
+		return ""
+	}
+	if len(of) > 0 {
+		return " FOR UPDATE OF " + strings.Join(of, ", ") + " SKIP LOCKED"
+	}
+	return " FOR UPDATE SKIP LOCKED"
 }
 
 // millis is the storage form of a time.
@@ -103,7 +162,7 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // inTx runs fn in a write transaction and commits it when fn returns nil.
-func (s *store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *store) inTx(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err

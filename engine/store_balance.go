@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"scribe/deepscript"
+	"scribe/sqldb"
 )
 
 // chargeFor is what a job of the given duration costs: its seconds of
@@ -21,7 +21,7 @@ func (s *store) chargeFor(duration float64) float64 {
 // errInsufficientBalance when they exceed what remains. It queues a
 // balance.low delivery when the charge crosses below the threshold and
 // reports whether it did.
-func (s *store) charge(ctx context.Context, tx *sql.Tx, seconds float64) (bool, error) {
+func (s *store) charge(ctx context.Context, tx *sqldb.Tx, seconds float64) (bool, error) {
 	if s.grantSeconds <= 0 {
 		return false, nil
 	}
@@ -50,9 +50,13 @@ func (s *store) charge(ctx context.Context, tx *sql.Tx, seconds float64) (bool, 
 }
 
 // refund gives a job's charge back (it failed or was deleted unfinished).
-func (s *store) refund(ctx context.Context, tx *sql.Tx, id string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE balance_usage SET used_seconds = max(0, used_seconds -
-		(SELECT charged_seconds FROM transcriptions WHERE id = ?)) WHERE id = 1`, id); err != nil {
+func (s *store) refund(ctx context.Context, tx *sqldb.Tx, id string) error {
+	var charged float64
+	if err := tx.QueryRowContext(ctx, `SELECT charged_seconds FROM transcriptions WHERE id = ?`, id).Scan(&charged); err != nil {
+		return fmt.Errorf("store: unable to refund %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE balance_usage SET used_seconds =
+		CASE WHEN used_seconds > ? THEN used_seconds - ? ELSE 0 END WHERE id = 1`, charged, charged); err != nil {
 		return fmt.Errorf("store: unable to refund %s: %w", id, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE transcriptions SET charged_seconds = 0 WHERE id = ?`, id); err != nil {

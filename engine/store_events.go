@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"scribe/deepscript"
+	"scribe/sqldb"
 )
 
 // jobEvent is one entry of a job's SSE history.
@@ -27,7 +29,7 @@ func (e jobEvent) final() bool {
 // appendEvent records the job's current state as the next event of its
 // history. It runs inside the transaction that changed the state, so the
 // history and the row never disagree.
-func appendEvent(ctx context.Context, tx *sql.Tx, id, typ string, now time.Time) (jobEvent, error) {
+func (s *store) appendEvent(ctx context.Context, tx *sqldb.Tx, id, typ string, now time.Time) (jobEvent, error) {
 	t, err := scanTranscription(tx.QueryRowContext(ctx, `SELECT `+transcriptionColumns+`
 		FROM transcriptions WHERE id = ?`, id))
 	if err != nil {
@@ -46,6 +48,9 @@ func appendEvent(ctx context.Context, tx *sql.Tx, id, typ string, now time.Time)
 		VALUES (?, ?, ?, ?, ?)`, id, seq, typ, string(data), millis(now)); err != nil {
 		return jobEvent{}, fmt.Errorf("store: unable to insert event of %s: %w", id, err)
 	}
+	if err := s.notify(ctx, tx, eventsChannel, id+" "+strconv.FormatInt(seq, 10)); err != nil {
+		return jobEvent{}, err
+	}
 	return jobEvent{TranscriptionID: id, Seq: seq, Type: typ, Data: data}, nil
 }
 
@@ -61,6 +66,22 @@ func (s *store) LastEvent(ctx context.Context, id string) (jobEvent, error) {
 	}
 	if err != nil {
 		return ev, fmt.Errorf("store: unable to load last event of %s: %w", id, err)
+	}
+	ev.Data = []byte(data)
+	return ev, nil
+}
+
+// Event returns one event of a job; errNotFound when it does not exist.
+func (s *store) Event(ctx context.Context, id string, seq int64) (jobEvent, error) {
+	ev := jobEvent{TranscriptionID: id, Seq: seq}
+	var data string
+	err := s.reader.QueryRowContext(ctx, `SELECT type, data FROM events
+		WHERE transcription_id = ? AND seq = ?`, id, seq).Scan(&ev.Type, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ev, errNotFound
+	}
+	if err != nil {
+		return ev, fmt.Errorf("store: unable to load event %d of %s: %w", seq, id, err)
 	}
 	ev.Data = []byte(data)
 	return ev, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"scribe/deepscript"
+	"scribe/sqldb"
 )
 
 // newTranscription is what a submit stores.
@@ -115,7 +116,10 @@ func (s *store) IdempotentTranscription(ctx context.Context, key string) (id, sh
 // balance and queues balance.low when the charge crosses the threshold.
 func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (createOutcome, error) {
 	var out createOutcome
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+		if err := s.lockCreates(ctx, tx); err != nil {
+			return err
+		}
 		now := s.now()
 		if in.IdempotencyKey != "" {
 			var id, sha string
@@ -142,9 +146,8 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 				return nil
 			}
 		}
-		// Counted in the creating transaction, which holds the write lock
-		// from BEGIN (_txlock=immediate), so concurrent creates cannot
-		// overshoot the cap.
+		// Counted in the creating transaction, which creates take in turns
+		// (lockCreates), so concurrent creates cannot overshoot the cap.
 		if err := s.checkQueue(ctx, tx); err != nil {
 			return err
 		}
@@ -184,16 +187,34 @@ func (s *store) CreateTranscription(ctx context.Context, in newTranscription) (c
 				return fmt.Errorf("store: unable to insert idempotency key: %w", err)
 			}
 		}
-		ev, err := appendEvent(ctx, tx, in.ID, deepscript.EventStatus, now)
+		ev, err := s.appendEvent(ctx, tx, in.ID, deepscript.EventStatus, now)
 		if err != nil {
 			return err
 		}
 		out.Event = &ev
+		if err := s.notify(ctx, tx, queueChannel, ""); err != nil {
+			return err
+		}
 		out.Transcription, err = scanTranscription(tx.QueryRowContext(ctx, `SELECT `+transcriptionColumns+`
 			FROM transcriptions WHERE id = ?`, in.ID))
 		return err
 	})
 	return out, err
+}
+
+// lockCreates makes creates take turns. SQLite's write transactions do
+// already (_txlock=immediate); on PostgreSQL, where several nodes create at
+// once, each create locks the one balance row first, so the queue cap, the
+// balance and a reused Idempotency-Key are decided as on SQLite. A create
+// is a few short statements, so the turns cost little.
+func (s *store) lockCreates(ctx context.Context, tx *sqldb.Tx) error {
+	if s.dialect != sqldb.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM balance_usage WHERE id = 1 FOR UPDATE`); err != nil {
+		return fmt.Errorf("store: unable to lock creates: %w", err)
+	}
+	return nil
 }
 
 // CheckQueue returns errQueueFull when maxQueued jobs wait. It reads
@@ -220,21 +241,25 @@ func (s *store) checkQueue(ctx context.Context, q interface {
 	return nil
 }
 
-// ClaimNext takes the oldest runnable job for a worker: a queued one, or a
-// processing one no worker holds (interrupted by a restart). It returns
-// errNotFound when there is none. The status event is set when the job
-// moved from queued to processing.
+// ClaimNext takes the oldest runnable job for a worker of this node: a
+// queued one, or a processing one whose lease ran out (its node died or
+// stopped). It leases the job to this node for s.lease; the worker renews
+// the lease while it runs (RenewLease). On PostgreSQL, SKIP LOCKED lets
+// the nodes claim at once without waiting on, or taking, the same row. It
+// returns errNotFound when there is none. The status event is set when the
+// job moved from queued to processing.
 func (s *store) ClaimNext(ctx context.Context) (claimedJob, *jobEvent, error) {
 	var (
 		job claimedJob
 		ev  *jobEvent
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
+		now := s.now()
 		var status deepscript.Status
 		var duration sql.NullFloat64
 		err := tx.QueryRowContext(ctx, `SELECT id, status, audio_path, language, duration, progress
-			FROM transcriptions WHERE claimed = 0 AND status IN ('queued', 'processing')
-			ORDER BY created_at, rowid LIMIT 1`).
+			FROM transcriptions WHERE status IN ('queued', 'processing') AND leased_until < ?
+			ORDER BY created_at, rowid LIMIT 1`+s.skipLocked(), millis(now)).
 			Scan(&job.ID, &status, &job.AudioPath, &job.Language, &duration, &job.Progress)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotFound
@@ -243,14 +268,14 @@ func (s *store) ClaimNext(ctx context.Context) (claimedJob, *jobEvent, error) {
 			return fmt.Errorf("store: unable to find a runnable job: %w", err)
 		}
 		job.Duration = duration.Float64
-		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE transcriptions SET claimed = 1, status = ?,
+		if _, err := tx.ExecContext(ctx, `UPDATE transcriptions SET status = ?, lease_owner = ?, leased_until = ?,
 			updated_at = CASE WHEN status = ? THEN ? ELSE updated_at END WHERE id = ?`,
-			deepscript.StatusProcessing, deepscript.StatusQueued, millis(now), job.ID); err != nil {
+			deepscript.StatusProcessing, s.owner, millis(now.Add(s.lease)),
+			deepscript.StatusQueued, millis(now), job.ID); err != nil {
 			return fmt.Errorf("store: unable to claim job %s: %w", job.ID, err)
 		}
 		if status == deepscript.StatusQueued {
-			e, err := appendEvent(ctx, tx, job.ID, deepscript.EventStatus, now)
+			e, err := s.appendEvent(ctx, tx, job.ID, deepscript.EventStatus, now)
 			if err != nil {
 				return err
 			}
@@ -261,25 +286,40 @@ func (s *store) ClaimNext(ctx context.Context) (claimedJob, *jobEvent, error) {
 	return job, ev, err
 }
 
+// RenewLease extends this node's lease on a job it runs. It reports false
+// when the lease is no longer this node's (it ran out and another node
+// took the job) or the job is gone: the worker must stop.
+func (s *store) RenewLease(ctx context.Context, id string) (bool, error) {
+	res, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET leased_until = ?
+		WHERE id = ? AND lease_owner = ? AND status = ?`,
+		millis(s.now().Add(s.lease)), id, s.owner, deepscript.StatusProcessing)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to renew the lease of %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // UpdateProgress raises a processing job's progress. It reports false when
-// nothing changed (not higher, job gone or no longer processing).
+// nothing changed (not higher, job gone, no longer processing or no longer
+// this node's).
 func (s *store) UpdateProgress(ctx context.Context, id string, progress float64) (jobEvent, bool, error) {
 	var (
 		ev      jobEvent
 		changed bool
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE transcriptions SET progress = ?, updated_at = ?
-			WHERE id = ? AND status = ? AND progress < ?`,
-			progress, millis(now), id, deepscript.StatusProcessing, progress)
+			WHERE id = ? AND status = ? AND lease_owner = ? AND progress < ?`,
+			progress, millis(now), id, deepscript.StatusProcessing, s.owner, progress)
 		if err != nil {
 			return fmt.Errorf("store: unable to update progress of %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		ev, err = appendEvent(ctx, tx, id, deepscript.EventProgress, now)
+		ev, err = s.appendEvent(ctx, tx, id, deepscript.EventProgress, now)
 		changed = err == nil
 		return err
 	})
@@ -293,9 +333,9 @@ func (s *store) MarkCompleted(ctx context.Context, id string, result deepscript.
 	if err != nil {
 		return jobEvent{}, false, fmt.Errorf("store: unable to encode result: %w", err)
 	}
-	return s.finish(ctx, id, deepscript.EventCompleted, func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error) {
+	return s.finish(ctx, id, deepscript.EventCompleted, func(tx *sqldb.Tx, now time.Time) (deepscript.WebhookEvent, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE transcriptions SET status = ?, progress = 1, duration = ?,
-			result = ?, claimed = 0, updated_at = ? WHERE id = ?`,
+			result = ?, lease_owner = '', leased_until = 0, updated_at = ? WHERE id = ?`,
 			deepscript.StatusCompleted, result.Duration, string(body), millis(now), id)
 		return deepscript.WebhookEvent{Event: deepscript.EventCompleted, ID: id, CreatedAt: now, Result: &result}, err
 	})
@@ -304,46 +344,48 @@ func (s *store) MarkCompleted(ctx context.Context, id string, result deepscript.
 // MarkFailed records why a job failed, refunds its charge and queues its
 // webhook. It returns errNotFound when the job was deleted meanwhile.
 func (s *store) MarkFailed(ctx context.Context, id string, reason deepscript.ErrorBody) (jobEvent, bool, error) {
-	return s.finish(ctx, id, deepscript.EventFailed, func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error) {
+	return s.finish(ctx, id, deepscript.EventFailed, func(tx *sqldb.Tx, now time.Time) (deepscript.WebhookEvent, error) {
 		if err := s.refund(ctx, tx, id); err != nil {
 			return deepscript.WebhookEvent{}, err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE transcriptions SET status = ?, error_code = ?,
-			error_message = ?, claimed = 0, updated_at = ? WHERE id = ?`,
+			error_message = ?, lease_owner = '', leased_until = 0, updated_at = ? WHERE id = ?`,
 			deepscript.StatusFailed, reason.Code, reason.Message, millis(now), id)
 		return deepscript.WebhookEvent{Event: deepscript.EventFailed, ID: id, CreatedAt: now, Error: &reason}, err
 	})
 }
 
-// finish moves a processing job to a final state with update, appends the
-// final event and queues the webhook to the job's webhook_url when that
-// endpoint subscribes to the event.
+// finish moves a processing job this node holds to a final state with
+// update, appends the final event and queues the webhook to the job's
+// webhook_url when that endpoint subscribes to the event. The row is read
+// locked and the lease checked, so a job completes once: a node whose
+// lease ran out (errLeaseLost) cannot finish a job another node took.
 func (s *store) finish(ctx context.Context, id, event string,
-	update func(tx *sql.Tx, now time.Time) (deepscript.WebhookEvent, error)) (jobEvent, bool, error) {
+	update func(tx *sqldb.Tx, now time.Time) (deepscript.WebhookEvent, error)) (jobEvent, bool, error) {
 	var (
 		ev     jobEvent
 		queued bool
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var status deepscript.Status
-		var webhookURL string
-		err := tx.QueryRowContext(ctx, `SELECT status, webhook_url FROM transcriptions WHERE id = ?`, id).
-			Scan(&status, &webhookURL)
+		var webhookURL, owner string
+		err := tx.QueryRowContext(ctx, `SELECT status, webhook_url, lease_owner FROM transcriptions
+			WHERE id = ?`+s.forUpdate(), id).Scan(&status, &webhookURL, &owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("store: unable to load job %s: %w", id, err)
 		}
-		if status.Final() {
-			return fmt.Errorf("store: job %s is already %s", id, status)
+		if status.Final() || owner != s.owner {
+			return errLeaseLost
 		}
 		now := s.now()
 		payload, err := update(tx, now)
 		if err != nil {
 			return fmt.Errorf("store: unable to mark job %s %s: %w", id, event, err)
 		}
-		if ev, err = appendEvent(ctx, tx, id, event, now); err != nil {
+		if ev, err = s.appendEvent(ctx, tx, id, event, now); err != nil {
 			return err
 		}
 		if webhookURL == "" {
@@ -356,19 +398,23 @@ func (s *store) finish(ctx context.Context, id, event string,
 	return ev, queued, err
 }
 
-// ReleaseJob hands a job a worker gave up on (shutdown) back to the queue.
-// Its status stays processing for clients, since status never moves back.
+// ReleaseJob hands a job this node gave up on (shutdown) back to the
+// queue. Its status stays processing for clients, since status never moves
+// back.
 func (s *store) ReleaseJob(ctx context.Context, id string) error {
-	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET claimed = 0 WHERE id = ?`, id); err != nil {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET lease_owner = '', leased_until = 0
+		WHERE id = ? AND lease_owner = ?`, id, s.owner); err != nil {
 		return fmt.Errorf("store: unable to release job %s: %w", id, err)
 	}
 	return nil
 }
 
-// ReleaseAll makes every job claimed by a previous run of the process
-// runnable again; called at start.
-func (s *store) ReleaseAll(ctx context.Context) error {
-	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET claimed = 0 WHERE claimed = 1`); err != nil {
+// ReleaseOwned makes the jobs a previous run of this node held runnable
+// again at once, rather than when their leases run out; called at start.
+// The node's data directory lock guarantees that run is over.
+func (s *store) ReleaseOwned(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE transcriptions SET lease_owner = '', leased_until = 0
+		WHERE lease_owner = ?`, s.owner); err != nil {
 		return fmt.Errorf("store: unable to release interrupted jobs: %w", err)
 	}
 	return nil
@@ -379,9 +425,9 @@ func (s *store) ReleaseAll(ctx context.Context) error {
 // audio path for the caller to remove.
 func (s *store) DeleteTranscription(ctx context.Context, id string) (string, error) {
 	var audioPath string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var status deepscript.Status
-		err := tx.QueryRowContext(ctx, `SELECT status, audio_path FROM transcriptions WHERE id = ?`, id).
+		err := tx.QueryRowContext(ctx, `SELECT status, audio_path FROM transcriptions WHERE id = ?`+s.forUpdate(), id).
 			Scan(&status, &audioPath)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotFound
@@ -400,12 +446,14 @@ func (s *store) DeleteTranscription(ctx context.Context, id string) (string, err
 		if _, err := tx.ExecContext(ctx, `DELETE FROM transcriptions WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("store: unable to delete job %s: %w", id, err)
 		}
-		return nil
+		return s.notify(ctx, tx, eventsChannel, id+" 0")
 	})
 	return audioPath, err
 }
 
-// AudioPaths lists the audio file of every job, to sweep orphans at start.
+// AudioPaths lists the audio file of every job as stored (relative to the
+// storage directory, or absolute in rows older than shared storage), to
+// sweep orphans at start.
 func (s *store) AudioPaths(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT audio_path FROM transcriptions`)
 	if err != nil {

@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-
 	"scribe/deepscript"
 	"scribe/random"
+	"scribe/sqldb"
 )
 
 // CreateWebhook registers an endpoint; errDuplicateURL when its URL is
@@ -26,8 +24,7 @@ func (s *store) CreateWebhook(ctx context.Context, id, url string, events []stri
 	}
 	_, err = s.writer.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, url, events, secret, created_at)
 		VALUES (?, ?, ?, ?, ?)`, id, url, string(list), secret, millis(now))
-	var sqliteErr sqlite3.Error
-	if errors.As(err, &sqliteErr) && sqliteErr.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if sqldb.IsUniqueViolation(err) {
 		return ep, errDuplicateURL
 	}
 	if err != nil {
@@ -78,7 +75,7 @@ func (s *store) DeleteWebhook(ctx context.Context, id string) error {
 // enqueue adds payload to the outbox once for every endpoint matching the
 // SQL condition where that subscribes to the event, all under one msg id.
 // It returns how many deliveries it queued.
-func (s *store) enqueue(ctx context.Context, tx *sql.Tx, payload deepscript.WebhookEvent,
+func (s *store) enqueue(ctx context.Context, tx *sqldb.Tx, payload deepscript.WebhookEvent,
 	transcriptionID, where string, args ...any) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE `+where, args...)
 	if err != nil {
@@ -140,16 +137,18 @@ type delivery struct {
 
 // ClaimDueDeliveries returns up to limit deliveries whose time has come and
 // pushes their next attempt lease into the future, so a delivery that is
-// in flight when the process dies is retried after the lease.
+// in flight when its node dies is retried, by any node, after the lease.
+// On PostgreSQL, SKIP LOCKED lets nodes claim at once without taking the
+// same delivery.
 func (s *store) ClaimDueDeliveries(ctx context.Context, limit int, lease time.Duration) ([]delivery, error) {
 	var due []delivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `SELECT d.msg_id, d.endpoint_id, e.url, e.secret, d.event,
 			d.payload, d.attempts
 			FROM deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 			WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-			ORDER BY d.next_attempt_at LIMIT ?`, millis(now), limit)
+			ORDER BY d.next_attempt_at LIMIT ?`+s.skipLocked("d"), millis(now), limit)
 		if err != nil {
 			return fmt.Errorf("store: unable to find due deliveries: %w", err)
 		}

@@ -129,7 +129,7 @@ func (a *api) createTranscription(w http.ResponseWriter, r *http.Request) {
 		Language:       form.Language,
 		Metadata:       form.Metadata,
 		WebhookURL:     form.WebhookURL,
-		AudioPath:      path,
+		AudioPath:      id, // relative to the storage directory: valid on every node
 		FileSHA256:     form.SHA256,
 		Duration:       info.Duration,
 		IdempotencyKey: key,

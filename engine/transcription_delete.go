@@ -18,7 +18,7 @@ func (a *api) deleteTranscription(w http.ResponseWriter, r *http.Request) {
 	}
 	a.workers.Cancel(id)
 	a.hub.CloseJob(id)
-	if err := os.Remove(audioPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(audioFile(a.audioDir, audioPath)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		a.log.Error("unable to remove audio", "transcription_id", id, "error", err)
 	}
 	a.log.Info("transcription deleted", "transcription_id", id)

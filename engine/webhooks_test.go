@@ -17,7 +17,9 @@ import (
 	"scribe/media"
 )
 
-func TestWebhookEndpoints(t *testing.T) {
+func TestWebhookEndpoints(t *testing.T) { onBothBackends(t, testWebhookEndpoints) }
+
+func testWebhookEndpoints(t *testing.T) {
 	e := startEngine(t, nil)
 	ep := e.registerWebhook("https://app.example/webhooks/deepscript", deepscript.EventCompleted, deepscript.EventFailed, deepscript.EventCompleted)
 	t.Run("Created", func(t *testing.T) {
@@ -89,7 +91,9 @@ func TestWebhookEndpoints(t *testing.T) {
 	})
 }
 
-func TestWebhookDelivery(t *testing.T) {
+func TestWebhookDelivery(t *testing.T) { onBothBackends(t, testWebhookDelivery) }
+
+func testWebhookDelivery(t *testing.T) {
 	e := startEngine(t, nil)
 	rc := newReceiver(t)
 	ep := e.registerWebhook(rc.URL, deepscript.EventCompleted, deepscript.EventFailed)
@@ -274,7 +278,9 @@ func TestBalance(t *testing.T) {
 	}
 }
 
-func TestBalanceRefund(t *testing.T) {
+func TestBalanceRefund(t *testing.T) { onBothBackends(t, testBalanceRefund) }
+
+func testBalanceRefund(t *testing.T) {
 	e := startEngine(t, func(c *Config) { c.BalanceSeconds = 100 })
 	bad := e.mustSubmit(clips.corrupt, nil) // announces ~10 s, fails in ffmpeg
 	if remaining, _, _ := e.store.RemainingBalance(context.Background()); remaining > 100-*bad.Duration+0.01 {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"scribe/deepscript"
@@ -38,6 +39,7 @@ type workerPool struct {
 	log        *slog.Logger
 	workers    int
 	outbox     *deliverer
+	audioDir   string // where the jobs' audio_path are relative to
 
 	wake chan struct{}
 
@@ -45,9 +47,9 @@ type workerPool struct {
 	running map[string]context.CancelFunc // by transcription id
 }
 
-func newWorkerPool(st *store, h *hub, rec speech.Recognizer, out *deliverer, workers int, log *slog.Logger) *workerPool {
+func newWorkerPool(st *store, h *hub, rec speech.Recognizer, out *deliverer, audioDir string, workers int, log *slog.Logger) *workerPool {
 	return &workerPool{
-		store: st, hub: h, recognizer: rec, outbox: out, workers: workers, log: log,
+		store: st, hub: h, recognizer: rec, outbox: out, audioDir: audioDir, workers: workers, log: log,
 		wake:    make(chan struct{}, 1),
 		running: map[string]context.CancelFunc{},
 	}
@@ -109,20 +111,33 @@ func (p *workerPool) work(ctx context.Context) {
 
 // run transcribes one job and records the outcome. When ctx ends (the
 // engine is stopping) the job goes back to the queue and restarts from the
-// beginning next time.
+// beginning next time. While it runs, its lease is renewed; a job whose
+// lease was lost (this node stalled past it and another took the job, or
+// it was deleted) is stopped and left alone.
 func (p *workerPool) run(ctx context.Context, job claimedJob) {
 	jobCtx, cancel := context.WithCancel(ctx)
 	p.mu.Lock()
 	p.running[job.ID] = cancel
 	p.mu.Unlock()
+	log := p.log.With("transcription_id", job.ID)
+	var (
+		heartbeat sync.WaitGroup
+		lost      atomic.Bool
+	)
+	heartbeat.Go(func() {
+		if !p.holdLease(jobCtx, job.ID, log) {
+			lost.Store(true)
+			cancel()
+		}
+	})
 	defer func() {
 		p.mu.Lock()
 		delete(p.running, job.ID)
 		p.mu.Unlock()
 		cancel()
+		heartbeat.Wait()
 	}()
 
-	log := p.log.With("transcription_id", job.ID)
 	started := time.Now()
 	log.Info("transcription started", "duration", job.Duration)
 	transcript, err := p.transcribe(jobCtx, job)
@@ -139,6 +154,9 @@ func (p *workerPool) run(ctx context.Context, job claimedJob) {
 		ev, queued, err = p.store.MarkCompleted(bg, job.ID, result)
 		log.Info("transcription completed", "elapsed_ms", time.Since(started).Milliseconds(),
 			"audio_seconds", result.Duration, "words", countWords(result))
+	case lost.Load():
+		log.Warn("transcription stopped: its lease was lost")
+		return
 	case ctx.Err() != nil:
 		if err := p.store.ReleaseJob(bg, job.ID); err != nil {
 			log.Error("unable to requeue interrupted job", "error", err)
@@ -156,6 +174,10 @@ func (p *workerPool) run(ctx context.Context, job claimedJob) {
 	if errors.Is(err, errNotFound) {
 		return // deleted meanwhile
 	}
+	if errors.Is(err, errLeaseLost) {
+		log.Warn("transcription outcome dropped: another node holds the job now")
+		return
+	}
 	if err != nil {
 		log.Error("unable to record outcome", "error", err)
 		// Hand it back so the next start retries rather than leaving it stuck.
@@ -170,13 +192,38 @@ func (p *workerPool) run(ctx context.Context, job claimedJob) {
 	}
 }
 
+// holdLease renews the job's lease every third of its length until ctx
+// ends (it returns true) or the lease is no longer this node's (false). A
+// failed renewal is retried at the next tick: the lease outlives two.
+func (p *workerPool) holdLease(ctx context.Context, id string, log *slog.Logger) bool {
+	ticker := time.NewTicker(p.store.lease / 3)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-ticker.C:
+		}
+		held, err := p.store.RenewLease(ctx, id)
+		switch {
+		case ctx.Err() != nil:
+			return true
+		case err != nil:
+			log.Error("unable to renew the job's lease", "error", err)
+		case !held:
+			return false
+		}
+	}
+}
+
 // transcribe decodes the job's audio with ffmpeg and runs the recognizer,
 // recording throttled progress.
 func (p *workerPool) transcribe(ctx context.Context, job claimedJob) (speech.Transcript, error) {
-	if _, err := os.Stat(job.AudioPath); err != nil {
+	path := audioFile(p.audioDir, job.AudioPath)
+	if _, err := os.Stat(path); err != nil {
 		return speech.Transcript{}, &jobFailure{deepscript.CodeInternal, "The uploaded audio file is missing from the engine's storage.", err}
 	}
-	pcm, err := speech.Decode(ctx, job.AudioPath)
+	pcm, err := speech.Decode(ctx, path)
 	if err != nil {
 		return speech.Transcript{}, err
 	}

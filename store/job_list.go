@@ -169,8 +169,11 @@ func (s *Store) OrganiseJob(ctx context.Context, userID int64, id string, o job.
 		if o.Name != nil {
 			name = *o.Name
 		}
-		j, err = changeJob(ctx, tx, s.Now(), id, "name = ?", "", name)
-		return err
+		renamed := name != j.Name
+		if j, err = changeJob(ctx, tx, s.Now(), id, "name = ?", "", name); err != nil || !renamed {
+			return err
+		}
+		return reindex(ctx, tx, id)
 	})
 	if err != nil && job.ErrorCode(err) == job.CodeInternal {
 		err = fmt.Errorf("store: unable to organise job %s: %w", id, err)

@@ -89,7 +89,10 @@ func (s *Store) CreateJob(ctx context.Context, j job.Job) (job.Job, error) {
 		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (id, user_id, filename, name, audio_path, size_bytes, duration,
 			status, next_submit_at, seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.ID, j.UserID, j.Filename, j.Name, j.AudioPath, j.SizeBytes, j.Duration, j.Status, j.NextSubmitAt, j.Seq, now, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return reindex(ctx, tx, j.ID)
 	})
 	if err != nil {
 		return job.Job{}, fmt.Errorf("store: unable to create job: %w", err)

@@ -167,6 +167,9 @@ func setCurrent(ctx context.Context, tx *sqldb.Tx, jobID string, revID int64) (j
 	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET revision_id = ?, seq = ? WHERE id = ?", revID, seq, jobID); err != nil {
 		return job.Job{}, err
 	}
+	if err := reindex(ctx, tx, jobID); err != nil {
+		return job.Job{}, err
+	}
 	return jobByID(ctx, tx, "id = ?", jobID)
 }
 

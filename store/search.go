@@ -2,14 +2,14 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"scribe/sqldb"
 )
 
 // SearchPage is one page of a user's search results, best first.
@@ -59,7 +59,7 @@ const snippetBytes = 240
 // Search finds the user's jobs whose filename or current transcript
 // matches q and returns the page'th page (from 0) of size hits, best
 // first. Ranking needs a score for every match, so it is computed for the
-// user's matching jobs from matchinfo alone; only the page's hits then load
+// user's matching jobs from counts alone; only the page's hits then load
 // their text, for snippets.
 func (s *Store) Search(ctx context.Context, userID int64, q Query, page, size int) (SearchPage, error) {
 	scored, err := s.rank(ctx, userID, q)
@@ -85,29 +85,18 @@ type scoredDoc struct {
 }
 
 // rank scores each of the user's documents that match q with Okapi BM25
-// (see bm25) and sorts them best first, newest first among equals.
+// (see bm25) and sorts them best first, newest first among equals. Each
+// database counts the hits its own way: search_sqlite.go and
+// search_postgres.go.
 func (s *Store) rank(ctx context.Context, userID int64, q Query) ([]scoredDoc, error) {
-	// The full-text table drives the join: the user filter is a lookup by
-	// docid per match, and matchinfo is computed only for the user's rows.
-	rows, err := s.reader.QueryContext(ctx, `SELECT d.docid, d.words, matchinfo(search_index, 'pcnax')
-		FROM search_index JOIN search_documents d ON d.docid = search_index.docid
-		WHERE search_index MATCH ? AND d.user_id = ?`, q.expr, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []scoredDoc
-	var words float64
-	var info sql.RawBytes
-	for rows.Next() {
-		var d scoredDoc
-		if err := rows.Scan(&d.docid, &words, &info); err != nil {
-			return nil, err
-		}
-		d.score = bm25(info, words)
-		out = append(out, d)
+	var err error
+	if s.reader.Dialect == sqldb.Postgres {
+		out, err = s.rankPostgres(ctx, userID, q)
+	} else {
+		out, err = s.rankSQLite(ctx, userID, q)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b scoredDoc) int {
@@ -122,32 +111,24 @@ func (s *Store) rank(ctx context.Context, userID int64, q Query) ([]scoredDoc, e
 	return out, nil
 }
 
-// bm25 scores one row with Okapi BM25 summed over the phrases of the query
-// and both columns, the filename's hits weighing double. FTS4 has no
-// ranking function; matchinfo 'pcnax' gives the counts: phrases p and
-// columns c, rows n, each column's average length in tokens a, then per
-// phrase and column the hits in this row, in all rows, and the rows with
-// a hit. The body's length is words, from search_documents: matchinfo's
-// own ('l') costs a lookup per matching row, which made the ranking
-// query 1.6 times slower (3,300 matches). Filenames are all short, so
-// their length is not weighed. Counts are of the whole index, all users.
-func bm25(info []byte, words float64) float64 {
-	at := func(i int) float64 { return float64(binary.NativeEndian.Uint32(info[4*i:])) }
-	if len(info) < 12 {
-		return 0
-	}
-	p, c := int(at(0)), int(at(1))
-	if c != 2 || len(info) < 4*(3+c+3*p*c) {
-		return 0
-	}
-	n := at(2)
-	norm := [2]float64{1, 1 - bm25B + bm25B*words/max(at(3+1), 1)}
+// phraseCounts are what BM25 needs of one phrase of a query, per column
+// (filename, body): its hits in the document scored, and how many
+// documents have a hit.
+type phraseCounts struct {
+	hits, docs [2]float64
+}
+
+// bm25 scores a document with Okapi BM25 summed over the phrases of the
+// query and both columns, the filename's hits weighing double: n
+// documents, the body's length in words against the average. Filenames
+// are all short, so their length is not weighed.
+func bm25(phrases []phraseCounts, n, words, avgWords float64) float64 {
+	norm := [2]float64{1, 1 - bm25B + bm25B*words/max(avgWords, 1)}
 	weight := [2]float64{filenameWeight, bodyWeight}
 	var score float64
-	for i := range p {
-		for j := range c {
-			x := 3 + c + 3*(i*c+j)
-			tf, docs := at(x), at(x+2)
+	for _, p := range phrases {
+		for j := range 2 {
+			tf, docs := p.hits[j], p.docs[j]
 			if tf == 0 {
 				continue
 			}
@@ -167,10 +148,13 @@ func (s *Store) hits(ctx context.Context, q Query, docs []scoredDoc) ([]SearchHi
 	}
 	// By docid only: running the full-text query again to have offsets()
 	// would walk every match a second time. The words are found in Go.
-	rows, err := s.reader.QueryContext(ctx, `SELECT search_index.docid, d.job_id, search_index.filename,
-		search_index.body, d.starts
+	from := `search_index.docid, d.job_id, search_index.filename, search_index.body, d.starts
 		FROM search_index JOIN search_documents d ON d.docid = search_index.docid
-		WHERE search_index.docid IN (?`+strings.Repeat(", ?", len(docs)-1)+`)`, args...)
+		WHERE search_index.docid`
+	if s.reader.Dialect == sqldb.Postgres {
+		from = "docid, job_id, filename, body, starts FROM search_documents WHERE docid"
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+from+" IN (?"+strings.Repeat(", ?", len(docs)-1)+")", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -243,9 +227,15 @@ type token struct {
 	span
 }
 
-// tokens cuts text into words as the index does.
+// tokens cuts text into words as the index does. A word of marks alone
+// folds to nothing and is left out.
 func tokens(text string) []token {
 	var out []token
+	add := func(from, to int) {
+		if w := fold(text[from:to]); w != "" {
+			out = append(out, token{w, span{from, to}})
+		}
+	}
 	from := -1
 	for i, r := range text {
 		if isWordRune(r) {
@@ -255,12 +245,12 @@ func tokens(text string) []token {
 			continue
 		}
 		if from >= 0 {
-			out = append(out, token{fold(text[from:i]), span{from, i}})
+			add(from, i)
 			from = -1
 		}
 	}
 	if from >= 0 {
-		out = append(out, token{fold(text[from:]), span{from, len(text)}})
+		add(from, len(text))
 	}
 	return out
 }

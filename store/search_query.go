@@ -132,7 +132,9 @@ func phrase(raw string) (queryPhrase, error) {
 		}
 	}
 	for _, w := range words {
-		p.words = append(p.words, fold(w))
+		if f := fold(w); f != "" { // marks alone fold to nothing, as in tokens
+			p.words = append(p.words, f)
+		}
 	}
 	return p, nil
 }

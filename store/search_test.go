@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"scribe/job"
 	"scribe/migrations"
+	"scribe/sqldb"
 	"scribe/store"
 	"scribe/store/storetest"
 )
@@ -77,8 +77,9 @@ func marked(m store.Marked) string {
 	return b.String()
 }
 
-func TestSearch(t *testing.T) {
-	s := storetest.Open(t)
+func TestSearch(t *testing.T) { storetest.Each(t, testSearch) }
+
+func testSearch(t *testing.T, s *store.Store) {
 	ann, bob := storetest.User(t, s, "ann@example.com"), storetest.User(t, s, "bob@example.com")
 	completeWith(t, s, ann, "minutes",
 		"good morning everyone",
@@ -190,9 +191,10 @@ func TestParseQueryRefuses(t *testing.T) {
 	}
 }
 
-func TestSearchIndexFollowsChanges(t *testing.T) {
+func TestSearchIndexFollowsChanges(t *testing.T) { storetest.Each(t, testSearchIndexFollowsChanges) }
+
+func testSearchIndexFollowsChanges(t *testing.T, s *store.Store) {
 	ctx := context.Background()
-	s := storetest.Open(t)
 	ann := storetest.User(t, s, "ann@example.com")
 	j := completeWith(t, s, ann, "talk", "the first draft", "mentions apples")
 	if got := hitIDs(search(t, s, ann, "apples")); got != "talk" {
@@ -256,8 +258,9 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 	}
 }
 
-func TestSearchPages(t *testing.T) {
-	s := storetest.Open(t)
+func TestSearchPages(t *testing.T) { storetest.Each(t, testSearchPages) }
+
+func testSearchPages(t *testing.T, s *store.Store) {
 	ann := storetest.User(t, s, "ann@example.com")
 	for i := range 25 {
 		completeWith(t, s, ann, fmt.Sprintf("job%02d", i), strings.Repeat("report ", i+1)+"and the rest of the text")
@@ -295,8 +298,9 @@ func TestSearchPages(t *testing.T) {
 	}
 }
 
-func TestSearchSnippetOfLongSegment(t *testing.T) {
-	s := storetest.Open(t)
+func TestSearchSnippetOfLongSegment(t *testing.T) { storetest.Each(t, testSearchSnippetOfLongSegment) }
+
+func testSearchSnippetOfLongSegment(t *testing.T, s *store.Store) {
 	ann := storetest.User(t, s, "ann@example.com")
 	long := strings.Repeat("filler words here ", 40) + "the needle is here " + strings.Repeat("more filler after ", 40)
 	completeWith(t, s, ann, "long", "short start", long)
@@ -311,42 +315,64 @@ func TestSearchSnippetOfLongSegment(t *testing.T) {
 }
 
 // TestSearchMigrationIndexesExistingJobs applies the search migration to a
-// database that already has jobs.
+// database that already has jobs: SQLite's 0008 indexes them in SQL, and
+// on PostgreSQL the store does when it opens after 0002.
 func TestSearchMigrationIndexesExistingJobs(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "scribe.db")
-	db, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
-	_, err = db.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@example.com', x'00', ?);
-		INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, status, seq, created_at, updated_at)
-		VALUES ('done', 1, 'a.wav', '/a', 1, 'completed', 1, ?, ?), ('queued', 1, 'standup.wav', '/b', 1, 'queued', 2, ?, ?);
-		INSERT INTO transcript_revisions (id, job_id, source, created_at, result_json)
-		VALUES (7, 'done', 'upstream', ?, '{"segments":[{"start":0,"end":1,"text":"old words"},{"start":3.5,"end":4,"text":"found here"}]}');
-		UPDATE jobs SET revision_id = 7 WHERE id = 'done'`, now, now, now, now, now, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err := store.Open(ctx, store.Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	u := store.User{ID: 1}
-	if hits := search(t, s, u, "found"); hitIDs(hits) != "done" || hits[0].Start != 3.5 {
-		t.Errorf("transcript: %+v", hits)
-	}
-	if got := hitIDs(search(t, s, u, "standup")); got != "queued" {
-		t.Errorf("filename: %q", got)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			o := storetest.OptionsOn(t, d)
+			var db *sql.DB
+			var err error
+			before := int64(5) // SQLite's last migration before search
+			if d == sqldb.Postgres {
+				db, err = sqldb.OpenPostgres(ctx, o.URL)
+				before = 1
+			} else {
+				db, err = sql.Open("sqlite3", "file:"+o.Path)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := goose.NewProvider(d.Goose(), db, migrations.For(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, before); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+			w := sqldb.DB{DB: db, Dialect: d}
+			for _, st := range []struct {
+				query string
+				args  []any
+			}{
+				{"INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@example.com', ?, ?)", []any{[]byte{0}, now}},
+				{`INSERT INTO jobs (id, user_id, filename, audio_path, size_bytes, status, seq, created_at, updated_at)
+					VALUES ('done', 1, 'a.wav', '/a', 1, 'completed', 1, ?, ?), ('queued', 1, 'standup.wav', '/b', 1, 'queued', 2, ?, ?)`,
+					[]any{now, now, now, now}},
+				{`INSERT INTO transcript_revisions (id, job_id, source, created_at, result_json)
+					VALUES (7, 'done', 'upstream', ?, '{"segments":[{"start":0,"end":1,"text":"old words"},{"start":3.5,"end":4,"text":"found here"}]}')`,
+					[]any{now}},
+				{"UPDATE jobs SET revision_id = 7 WHERE id = 'done'", nil},
+			} {
+				if _, err := w.ExecContext(ctx, st.query, st.args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			s, err := store.Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			u := store.User{ID: 1}
+			if hits := search(t, s, u, "found"); hitIDs(hits) != "done" || hits[0].Start != 3.5 {
+				t.Errorf("transcript: %+v", hits)
+			}
+			if got := hitIDs(search(t, s, u, "standup")); got != "queued" {
+				t.Errorf("filename: %q", got)
+			}
+		})
 	}
 }

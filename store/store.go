@@ -126,6 +126,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	if err := s.indexUnindexed(ctx); err != nil {
+		return err
+	}
 	return s.foldEmails(ctx)
 }
 

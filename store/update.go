@@ -127,6 +127,11 @@ func (s *Store) applyUpdate(ctx context.Context, tx *sqldb.Tx, u job.Update) (jo
 	if err != nil {
 		return job.Job{}, false, err
 	}
+	if next.RevisionID != j.RevisionID {
+		if err := reindex(ctx, tx, j.ID); err != nil {
+			return job.Job{}, false, err
+		}
+	}
 	if err := enqueueJobEvent(ctx, tx, next.UpdatedAt, j, next); err != nil {
 		return job.Job{}, false, err
 	}

@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Int("workers", runtime.NumCPU(), "workers for the parallel runs")
 	perPassage := fs.Bool("corpus", true, "measure WER per passage and throughput on the corpus first")
 	config := fs.String("config", "", "decoder settings to try, e.g. -config '-pl_window=5,-maxwpf=10'")
+	nodes := fs.Int("nodes", 0, "instead, measure jobs per minute with 1 and 2 engine nodes on one PostgreSQL, this many jobs a batch")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +58,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	out := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	defer out.Flush()
+
+	if *nodes > 0 {
+		runs, err := enginebench.MeasureNodes(ctx, enginebench.NodesOptions{Jobs: *nodes, Workers: *workers, Log: os.Stderr})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "nodes\tworkers each\tjobs\taudio s\telapsed\tjobs/min\tjobs per node\t")
+		for _, r := range runs {
+			fmt.Fprintf(out, "%d\t%d\t%d\t%.0f\t%s\t%.1f\t%v\t\n", r.Nodes, *workers, *nodes, r.AudioSeconds,
+				r.Elapsed.Round(100*time.Millisecond), r.JobsPerMin, r.PerNode)
+		}
+		return nil
+	}
 
 	if *perPassage {
 		if err := benchCorpus(ctx, out, dir, *workers, decoder); err != nil {

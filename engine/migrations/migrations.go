@@ -1,10 +1,24 @@
-// Package migrations holds the engine's SQLite schema as numbered goose SQL
-// files, embedded so the binary carries them.
+// Package migrations holds the engine's schema as numbered goose SQL
+// files, one directory per database, embedded so the binary carries them:
+// sqlite/ (the embedded default, grown step by step) and postgres/ (one
+// file, the same end state, for several engine nodes).
 package migrations
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
 
-// FS holds the NNNN_name.sql files, applied in order by goose.
-//
-//go:embed *.sql
-var FS embed.FS
+	"scribe/sqldb"
+)
+
+//go:embed sqlite/*.sql postgres/*.sql
+var files embed.FS
+
+// For returns the migrations of a dialect.
+func For(d sqldb.Dialect) fs.FS {
+	sub, err := fs.Sub(files, string(d))
+	if err != nil {
+		panic(err) // the directory is embedded: cannot happen
+	}
+	return sub
+}

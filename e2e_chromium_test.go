@@ -174,17 +174,22 @@ func (b *browserTab) waitFor(what, cond string, timeout time.Duration) {
 		if left <= 0 {
 			b.fail("waiting for %s: still false after %v: %s", what, timeout, cond)
 		}
-		ctx, cancel := context.WithTimeout(b.ctx, left+5*time.Second)
+		// Poll in short windows: a poll whose document a navigation
+		// replaced may never answer, and the next window polls the new one.
+		window := min(left, 2*time.Second)
+		ctx, cancel := context.WithTimeout(b.ctx, window+5*time.Second)
 		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
-			chromedp.WithPollingTimeout(left), chromedp.WithPollingInterval(50*time.Millisecond)))
+			chromedp.WithPollingTimeout(window), chromedp.WithPollingInterval(50*time.Millisecond)))
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			return
-		}
-		if !navigatedAway(err) || b.ctx.Err() != nil {
+		case errors.Is(err, chromedp.ErrPollingTimeout) || errors.Is(err, context.DeadlineExceeded) && b.ctx.Err() == nil:
+		case navigatedAway(err) && b.ctx.Err() == nil:
+			b.do("wait for the next page", chromedp.WaitReady(chromedp.CSS("body")))
+		default:
 			b.fail("waiting for %s (%s): %v", what, cond, err)
 		}
-		b.do("wait for the next page", chromedp.WaitReady(chromedp.CSS("body")))
 	}
 }
 

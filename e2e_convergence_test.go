@@ -188,28 +188,7 @@ func TestConvergence(t *testing.T) {
 		}
 	})
 
-	t.Run("UserStreamsNeverRegress", func(t *testing.T) {
-		for u, s := range streams {
-			mine := map[string]bool{}
-			for i, id := range ids {
-				if owner(i) == u {
-					mine[id] = true
-				}
-			}
-			eventually(t, 15*time.Second, s.name+" shows every final state", func() (bool, string) {
-				missing := s.missingFinals(mine, final)
-				return len(missing) == 0, fmt.Sprintf("%d jobs without their final state, e.g. %v", len(missing), firstN(missing, 3))
-			})
-			for _, p := range s.problemList() {
-				t.Errorf("%s: %s", s.name, p)
-			}
-			for _, id := range s.jobIDs() {
-				if !mine[id] {
-					t.Errorf("%s showed job %s of another user", s.name, id)
-				}
-			}
-		}
-	})
+	t.Run("UserStreamsNeverRegress", func(t *testing.T) { checkUserStreams(t, streams, ids, owner, final) })
 
 	t.Run("JobStreamsEndAfterFinal", func(t *testing.T) {
 		if len(jobStreams) == 0 {

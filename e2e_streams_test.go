@@ -291,3 +291,29 @@ func followJobStream(ctx context.Context, c *http.Client, appURL, id string) <-c
 	}()
 	return out
 }
+
+// checkUserStreams checks that each user's stream (streams[u] is user u's)
+// showed every one of the user's jobs in its final state, never moved one
+// backwards, and showed no other user's job; owner(i) owns ids[i].
+func checkUserStreams(t *testing.T, streams []*userStream, ids []string, owner func(int) int, final map[string]jobState) {
+	for u, s := range streams {
+		mine := map[string]bool{}
+		for i, id := range ids {
+			if owner(i) == u {
+				mine[id] = true
+			}
+		}
+		eventually(t, 15*time.Second, s.name+" shows every final state", func() (bool, string) {
+			missing := s.missingFinals(mine, final)
+			return len(missing) == 0, fmt.Sprintf("%d jobs without their final state, e.g. %v", len(missing), firstN(missing, 3))
+		})
+		for _, p := range s.problemList() {
+			t.Errorf("%s: %s", s.name, p)
+		}
+		for _, id := range s.jobIDs() {
+			if !mine[id] {
+				t.Errorf("%s showed job %s of another user", s.name, id)
+			}
+		}
+	}
+}

@@ -3,20 +3,17 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"scribe/deepscript"
 	"scribe/deepscript/deepscripttest"
 	"scribe/media/mediatest"
+	"scribe/proctest"
 )
 
 // TestRestartMidFlight kills the app (a real SIGKILL of a real process)
@@ -61,7 +58,7 @@ func TestRestartMidFlight(t *testing.T) {
 		t.Fatalf("the submit of %s never reached the upstream", names[hungIndex])
 	}
 	createdBefore := fake.JobCount()
-	first.kill()
+	first.Kill()
 
 	// Half the jobs finish while the app is down: their webhooks meet a
 	// closed port, are retried a little and given up.
@@ -174,9 +171,12 @@ func TestShutdownEndsStreams(t *testing.T) {
 // procApp is scribe running as a child process, so it can be SIGKILLed.
 type procApp struct {
 	testApp
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc *proctest.Process
 }
+
+// Kill ends the app with SIGKILL, as a crash or the OOM killer would, and
+// waits for it.
+func (p *procApp) Kill() { p.proc.Kill() }
 
 // freeAddr finds a loopback address that is free now, so an app and its
 // restarted successor can share it (and so their webhook URL).
@@ -196,75 +196,7 @@ func freeAddr(t testing.TB) string {
 // the test fails.
 func startProcess(t testing.TB, env map[string]string, label string) *procApp {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "serve")
-	cmd.Env = append(os.Environ(), "SCRIBE_TEST_MAIN=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &procApp{cmd: cmd, exited: make(chan struct{})}
-	var logMu sync.Mutex
-	var logs []string
-	urls := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			logMu.Lock()
-			logs = append(logs, line)
-			logMu.Unlock()
-			if rest, ok := strings.CutPrefix(line, "scribe: listening on "); ok {
-				select {
-				case urls <- strings.Fields(rest)[0]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		<-scanned
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Logf("%s output (last 150 lines):\n%s", label, strings.Join(logs[max(0, len(logs)-150):], "\n"))
-		}
-	})
-	select {
-	case p.URL = <-urls:
-	case <-p.exited:
-		t.Fatalf("%s exited before listening", label)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not listen within 60 s", label)
-	}
-	return p
-}
-
-// kill ends the process with SIGKILL, as a crash or the OOM killer would,
-// and waits for it.
-func (p *procApp) kill() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Kill()
-	<-p.exited
+	env = mergeEnv(env, map[string]string{"SCRIBE_TEST_MAIN": "1"})
+	p := proctest.Start(t, []string{"serve"}, env, "scribe: listening on ", label)
+	return &procApp{testApp: testApp{URL: p.URL}, proc: p}
 }

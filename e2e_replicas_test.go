@@ -242,7 +242,7 @@ func TestReplicasConvergeThroughSIGKILL(t *testing.T) {
 		}
 	}
 	upload(0, jobs/2)
-	replicas[1].kill()
+	replicas[1].Kill()
 	upload(jobs/2, jobs*3/4)
 	replicas[1] = startProcess(t, envs[1], "replica 2, restarted")
 	upload(jobs*3/4, jobs)

@@ -189,7 +189,7 @@ func TestOutgoingWebhookSurvivesSIGKILL(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the job.completed delivery never reached the endpoint")
 	}
-	first.kill()
+	first.Kill()
 
 	rc.mu.Lock()
 	rc.hold = false

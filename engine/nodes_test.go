@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +18,7 @@ import (
 
 	"scribe/deepscript"
 	"scribe/pgtest"
+	"scribe/proctest"
 	"scribe/sqldb"
 )
 
@@ -44,9 +43,8 @@ func storageURL(dir string) string { return (&url.URL{Scheme: "file", Path: dir}
 // nodeProcess is an engine node running as a child process.
 type nodeProcess struct {
 	*testEngine
+	*proctest.Process
 	dataDir string
-	cmd     *exec.Cmd
-	exited  chan struct{}
 }
 
 // startNode runs `scribe engine` as a child process with env added to the
@@ -54,77 +52,12 @@ type nodeProcess struct {
 // fails.
 func startNode(t *testing.T, env map[string]string, label string) *nodeProcess {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), nodeProcessEnv+"=1")
+	with := map[string]string{nodeProcessEnv: "1"}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		with[k] = v
 	}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &nodeProcess{dataDir: env["SCRIBE_ENGINE_DATA_DIR"], cmd: cmd, exited: make(chan struct{})}
-	var (
-		logMu sync.Mutex
-		logs  []string
-	)
-	urls := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			logMu.Lock()
-			logs = append(logs, line)
-			logMu.Unlock()
-			if rest, ok := strings.CutPrefix(line, "engine: serving the DeepScript API at "); ok {
-				urls <- strings.TrimSpace(rest)
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		<-scanned
-		close(n.exited)
-	}()
-	t.Cleanup(func() {
-		n.kill()
-		if t.Failed() {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Logf("%s output (last 100 lines):\n%s", label, strings.Join(logs[max(0, len(logs)-100):], "\n"))
-		}
-	})
-	select {
-	case u := <-urls:
-		n.testEngine = &testEngine{t: t, base: u}
-	case <-n.exited:
-		t.Fatalf("%s exited before serving", label)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not serve within 60 s", label)
-	}
-	return n
-}
-
-// kill ends the node with SIGKILL, as a crash or the OOM killer would,
-// and waits for it.
-func (n *nodeProcess) kill() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	n.cmd.Process.Kill()
-	<-n.exited
+	p := proctest.Start(t, nil, with, "engine: serving the DeepScript API at ", label)
+	return &nodeProcess{testEngine: &testEngine{t: t, base: p.URL}, Process: p, dataDir: env["SCRIBE_ENGINE_DATA_DIR"]}
 }
 
 // longClip is about 27 s of flite speech: the short clip and 0.8 s of
@@ -198,7 +131,7 @@ func TestNodeKilledMidJob(t *testing.T) {
 	if st := other.transcription(tr.ID, false); st.Status != deepscript.StatusProcessing || st.Progress <= 0 {
 		t.Fatalf("before the kill: %+v, want processing with some progress", st)
 	}
-	runner.kill()
+	runner.Kill()
 
 	res := <-streamed
 	if n := len(res.Events); n == 0 || res.Events[n-1].Event != deepscript.EventCompleted {

@@ -23,25 +23,15 @@ func TestListPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	after := map[JobSort]*Cursor{
-		SortDate: {Sort: SortDate, CreatedAt: time.Now(), ID: "j_1"},
-		SortName: {Sort: SortName, Name: "a", ID: "j_1"},
-	}
-	for _, sort := range []JobSort{SortDate, SortName} {
-		for _, status := range []job.Status{"", job.StatusCompleted} {
-			for _, cursor := range []*Cursor{nil, after[sort]} {
-				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
-				where, args := listJobsWhere(q, sqldb.SQLite)
-				plan := explain(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
-				if !strings.Contains(plan, "SEARCH jobs USING COVERING INDEX") || strings.Contains(plan, "TEMP B-TREE") {
-					t.Errorf("sort %s, status %q, cursor %v: plan\n%s", sort, status, cursor != nil, plan)
-				}
-				if cursor != nil && !strings.Contains(plan, ",id)") {
-					t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", sort, status, plan)
-				}
-			}
+	eachListQuery(sqldb.SQLite, func(q JobQuery, where string, args []any) {
+		plan := explain(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
+		if !strings.Contains(plan, "SEARCH jobs USING COVERING INDEX") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("sort %s, status %q, cursor %v: plan\n%s", q.Sort, q.Status, q.After != nil, plan)
 		}
-	}
+		if q.After != nil && !strings.Contains(plan, ",id)") {
+			t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", q.Sort, q.Status, plan)
+		}
+	})
 	plan := explain(t, s, `SELECT 1 FROM jobs WHERE user_id = ? AND finished_at IS NOT NULL AND upstream_id IS NOT NULL
 		ORDER BY finished_at DESC LIMIT ?`, 1, DeliveryWindow)
 	if !strings.Contains(plan, "jobs_user_finished") || strings.Contains(plan, "TEMP B-TREE") {
@@ -51,6 +41,25 @@ func TestListPlans(t *testing.T) {
 	plan = explain(t, s, "SELECT id FROM jobs WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", 1, 0, 201)
 	if !strings.Contains(plan, "jobs_user_seq") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("resume plan:\n%s", plan)
+	}
+}
+
+// eachListQuery calls check with every kind of list query (each sort,
+// with and without a status filter and a cursor) and its WHERE clause in
+// dialect d.
+func eachListQuery(d sqldb.Dialect, check func(q JobQuery, where string, args []any)) {
+	after := map[JobSort]*Cursor{
+		SortDate: {Sort: SortDate, CreatedAt: time.Now(), ID: "j_1"},
+		SortName: {Sort: SortName, Name: "a", ID: "j_1"},
+	}
+	for _, sort := range []JobSort{SortDate, SortName} {
+		for _, status := range []job.Status{"", job.StatusCompleted} {
+			for _, cursor := range []*Cursor{nil, after[sort]} {
+				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
+				where, args := listJobsWhere(q, d)
+				check(q, where, args)
+			}
+		}
 	}
 }
 
@@ -85,25 +94,15 @@ func TestListPlansPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	after := map[JobSort]*Cursor{
-		SortDate: {Sort: SortDate, CreatedAt: time.Now(), ID: "j_1"},
-		SortName: {Sort: SortName, Name: "a", ID: "j_1"},
-	}
-	for _, sort := range []JobSort{SortDate, SortName} {
-		for _, status := range []job.Status{"", job.StatusCompleted} {
-			for _, cursor := range []*Cursor{nil, after[sort]} {
-				q := JobQuery{UserID: 1, Sort: sort, Status: status, After: cursor, Limit: 50}
-				where, args := listJobsWhere(q, sqldb.Postgres)
-				plan := explainPostgres(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
-				if !indexScan.MatchString(plan) || strings.Contains(plan, "Sort") {
-					t.Errorf("sort %s, status %q, cursor %v: plan\n%s", sort, status, cursor != nil, plan)
-				}
-				if cursor != nil && !seek.MatchString(plan) {
-					t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", sort, status, plan)
-				}
-			}
+	eachListQuery(sqldb.Postgres, func(q JobQuery, where string, args []any) {
+		plan := explainPostgres(t, s, "SELECT id FROM jobs "+where, append(args, q.Limit)...)
+		if !indexScan.MatchString(plan) || strings.Contains(plan, "Sort") {
+			t.Errorf("sort %s, status %q, cursor %v: plan\n%s", q.Sort, q.Status, q.After != nil, plan)
 		}
-	}
+		if q.After != nil && !seek.MatchString(plan) {
+			t.Errorf("sort %s, status %q: the cursor is a filter, not a seek:\n%s", q.Sort, q.Status, plan)
+		}
+	})
 	plan := explainPostgres(t, s, "SELECT id FROM jobs WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?", 1, 0, 201)
 	if !strings.Contains(plan, "jobs_user_seq") || strings.Contains(plan, "Sort") {
 		t.Errorf("resume plan:\n%s", plan)

@@ -46,14 +46,7 @@ func TestConvergence(t *testing.T) {
 	// throughout, as a user's list page would.
 	streamCtx, stopStreams := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer stopStreams()
-	streams := []*userStream{
-		followUserStream(streamCtx, users[0], app.URL, "alice /events"),
-		followUserStream(streamCtx, users[1], app.URL, "bob /events"),
-	}
-	eventually(t, 10*time.Second, "user streams connected", func() (bool, string) {
-		a, b := streams[0].connections(), streams[1].connections()
-		return a > 0 && b > 0, fmt.Sprintf("connections %d and %d", a, b)
-	})
+	streams := followAliceAndBob(t, streamCtx, users, app.URL)
 
 	// Upload from a few goroutines; every eighth job also gets a job page's
 	// stream, opened right after its upload.

@@ -195,14 +195,7 @@ func TestReplicasConvergeThroughSIGKILL(t *testing.T) {
 
 	streamCtx, stopStreams := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer stopStreams()
-	streams := []*userStream{
-		followUserStream(streamCtx, users[0], app.URL, "alice /events"),
-		followUserStream(streamCtx, users[1], app.URL, "bob /events"),
-	}
-	eventually(t, 10*time.Second, "user streams connected", func() (bool, string) {
-		a, b := streams[0].connections(), streams[1].connections()
-		return a > 0 && b > 0, fmt.Sprintf("connections %d and %d", a, b)
-	})
+	streams := followAliceAndBob(t, streamCtx, users, app.URL)
 
 	// Uploads go in three rounds: to both replicas, to the one left after
 	// replica 2 is killed, and to both again once it is back. The kill

@@ -317,3 +317,17 @@ func checkUserStreams(t *testing.T, streams []*userStream, ids []string, owner f
 		}
 	}
 }
+
+// followAliceAndBob opens users[0]'s and users[1]'s browser streams at
+// base, until ctx ends, and waits until both are connected.
+func followAliceAndBob(t *testing.T, ctx context.Context, users []*http.Client, base string) []*userStream {
+	streams := []*userStream{
+		followUserStream(ctx, users[0], base, "alice /events"),
+		followUserStream(ctx, users[1], base, "bob /events"),
+	}
+	eventually(t, 10*time.Second, "user streams connected", func() (bool, string) {
+		a, b := streams[0].connections(), streams[1].connections()
+		return a > 0 && b > 0, fmt.Sprintf("connections %d and %d", a, b)
+	})
+	return streams
+}
